@@ -1,0 +1,25 @@
+import { prefixEnd, type CacheStore, type RangeOptions } from './cache-store.js';
+
+/** A cache that lives in memory only: nothing is written to the device. */
+export function memoryStore(): CacheStore {
+  const data = new Map<string, unknown>();
+  const clone = <T>(value: T): T => (value === undefined ? value : structuredClone(value));
+  return {
+    kind: 'memory',
+    get: async <T>(key: string) => clone(data.get(key) as T | undefined),
+    async range<T>(prefix: string, options: RangeOptions = {}) {
+      const low = options.above ?? prefix;
+      const high = options.below ?? prefixEnd(prefix);
+      const keys = [...data.keys()].filter((key) => key.startsWith(prefix) && key > low && key < high).sort();
+      if (options.reverse) keys.reverse();
+      return keys.slice(0, options.limit ?? Infinity).map((key): [string, T] => [key, clone(data.get(key) as T)]);
+    },
+    async write(puts, deletes) {
+      for (const key of deletes) data.delete(key);
+      for (const [key, value] of puts) data.set(key, clone(value));
+    },
+    async clear(prefix) {
+      for (const key of [...data.keys()]) if (key.startsWith(prefix)) data.delete(key);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import type { Post } from '@perch/protocol';
+import { toPerchError, type BackendConnection, type PerchError } from './backend.js';
+import { backoffDelay } from './backoff.js';
+import type { Change, OutboxEntry } from './changes.js';
+import type { CoreContext } from './context.js';
+import type { Resume } from './resume.js';
+
+/**
+ * Delivers queued messages and posts. Each conversation (and the feed) is a lane: entries in a
+ * lane are sent one after another in compose order, lanes run side by side. An entry leaves the
+ * queue only on the server's ack (or its echo); a permanent rejection marks it `failed` and the
+ * lane goes on; a lost connection stops the lane until the next connection restarts it.
+ */
+export class Outbox {
+  private readonly lanes = new Set<string>();
+
+  constructor(
+    private readonly core: CoreContext,
+    private readonly resume: Resume,
+  ) {}
+
+  /** Starts a worker for every lane that has pending entries and none running. */
+  kick(): void {
+    const connection = this.core.connection();
+    if (!connection) return;
+    for (const entry of this.core.queue.values()) {
+      const lane = laneOf(entry);
+      if (entry.state === 'pending' && !this.lanes.has(lane)) void this.run(connection, lane);
+    }
+  }
+
+  private next(lane: string): OutboxEntry | undefined {
+    let first: OutboxEntry | undefined;
+    for (const e of this.core.queue.values()) {
+      if (e.state === 'pending' && laneOf(e) === lane && (!first || e.order < first.order)) first = e;
+    }
+    return first;
+  }
+
+  private async run(connection: BackendConnection, lane: string): Promise<void> {
+    this.lanes.add(lane);
+    let entry: OutboxEntry | undefined;
+    let attempt = 0;
+    try {
+      while (this.core.connection() === connection && (entry = this.next(lane))) {
+        try {
+          if (entry.kind === 'message') {
+            const message = await connection.sendMessage({
+              conversationId: entry.conversationId!,
+              clientId: entry.clientId,
+              text: entry.text,
+              createdAt: entry.createdAt,
+            });
+            // If the echo came first, the entry already left the queue and this only dedupes.
+            await this.resume.receive(message);
+          } else {
+            const input = { clientId: entry.clientId, text: entry.text, createdAt: entry.createdAt };
+            const post = await connection.post(entry.replyTo ? { ...input, replyTo: entry.replyTo } : input);
+            await this.posted(entry, post);
+          }
+          attempt = 0;
+        } catch (error) {
+          const e = toPerchError(error);
+          if (!e.transient) {
+            await this.fail(entry, e);
+          } else if (e.code === 'unavailable') {
+            return; // the connection is gone; the next one restarts this lane
+          } else {
+            await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt++, {}, e.retryAfter)));
+          }
+        }
+      }
+    } finally {
+      this.lanes.delete(lane);
+      // A newer connection may have kicked while this worker was finishing.
+      if (this.core.connection() && this.core.connection() !== connection) this.kick();
+    }
+  }
+
+  private posted(entry: OutboxEntry, post: Post): Promise<void> {
+    const changes: Change[] = [{ type: 'post', post }];
+    if (this.core.queue.delete(entry.clientId)) changes.push({ type: 'unqueue', entry });
+    return this.core.commit(changes);
+  }
+
+  private async fail(entry: OutboxEntry, error: PerchError): Promise<void> {
+    const failed: OutboxEntry = { ...entry, state: 'failed', error: { code: error.code, message: error.message } };
+    this.core.queue.set(entry.clientId, failed);
+    await this.core.commit([{ type: 'outbox', entry: failed }]);
+    this.core.emit('error', error);
+  }
+}
+
+/** The lane an entry is sent in: its conversation, or the feed. */
+export const laneOf = (entry: OutboxEntry): string => entry.conversationId ?? '#feed';

@@ -1,0 +1,203 @@
+import type { Conversation, Id, Message } from '@perch/protocol';
+import { toPerchError, type BackendConnection, type MessagePage, type ReceiptEvent } from './backend.js';
+import type { Change, ConversationRecord } from './changes.js';
+import type { CoreContext } from './context.js';
+
+/** Messages fetched per history request. */
+export const PAGE_SIZE = 100;
+
+const EMPTY = (conversation: Conversation): ConversationRecord => ({ conversation, syncedSeq: 0, floorSeq: 0, ahead: [] });
+
+/**
+ * Keeps each conversation's cache contiguous: absorbs live messages, detects gaps by seq,
+ * backfills them, dedupes by seq, and falls back to a full resync when the server no longer
+ * serves a cursor.
+ */
+export class Resume {
+  private readonly running = new Map<Id, Promise<void>>();
+  private readonly again = new Set<Id>();
+
+  constructor(private readonly core: CoreContext) {}
+
+  /** After (re)connecting: refresh every conversation, push read markers made offline, catch up. */
+  async resume(connection: BackendConnection): Promise<void> {
+    const list = await connection.conversations();
+    const unsentReads: Array<[Id, number]> = [];
+    const changes: Change[] = list.map((c) => {
+      const localRead = this.core.records.get(c.id)?.conversation.readSeq ?? 0;
+      if (localRead > c.readSeq) unsentReads.push([c.id, localRead]);
+      return { type: 'conversation', record: this.merge(c) };
+    });
+    await this.core.commit(changes);
+    for (const [conversationId, seq] of unsentReads) void connection.markRead({ conversationId, seq }).catch(() => {});
+    await Promise.all(list.map((c) => this.catchUp(connection, c.id)));
+  }
+
+  /** Forgets every conversation's messages so the next resume fetches them afresh. */
+  async resyncAll(): Promise<void> {
+    await this.core.commit([...this.core.records.keys()].flatMap((id) => this.resetChanges(id)));
+  }
+
+  /** Updates the head record from the server's copy of a conversation; markers never move back. */
+  merge(c: Conversation): ConversationRecord {
+    const old = this.core.records.get(c.id);
+    const record: ConversationRecord = old
+      ? {
+          ...old,
+          conversation: {
+            ...c,
+            lastSeq: Math.max(c.lastSeq, old.conversation.lastSeq),
+            readSeq: Math.max(c.readSeq, old.conversation.readSeq),
+          },
+        }
+      : EMPTY(c);
+    this.core.records.set(c.id, record);
+    return record;
+  }
+
+  /** A live message from the backend. Returns once it is persisted and applied. */
+  receive(message: Message): Promise<void> {
+    const id = message.conversationId;
+    const record = this.core.records.get(id);
+    const connection = this.core.connection();
+    if (!record) return connection ? this.refresh(connection) : Promise.resolve();
+    const changes: Change[] = [];
+    const mine = message.senderId === this.core.me();
+    const entry = mine ? this.core.queue.get(message.clientId) : undefined;
+    if (entry) {
+      // The echo of our own message, perhaps before its ack: it leaves the outbox here.
+      this.core.queue.delete(message.clientId);
+      changes.push({ type: 'unqueue', entry });
+    }
+    const { next, fresh } = this.absorb(record, [message], changes);
+    if (mine) next.conversation.readSeq = Math.max(next.conversation.readSeq, message.seq!);
+    const done = this.core.commit(changes).then(() => {
+      for (const m of fresh) if (!entry) this.core.emit('message', m);
+    });
+    if (connection && fresh.some((m) => m.senderId !== this.core.me())) {
+      void connection.markDelivered({ conversationId: id, seq: next.syncedSeq }).catch(() => {});
+    }
+    if (connection && next.ahead.length) void this.catchUp(connection, id).catch(() => {});
+    return done;
+  }
+
+  /** A conversation was created or changed on the server. */
+  async conversation(c: Conversation): Promise<void> {
+    const known = this.core.records.has(c.id);
+    await this.core.commit([{ type: 'conversation', record: this.merge(c) }]);
+    const connection = this.core.connection();
+    if (!known && connection) await this.catchUp(connection, c.id);
+  }
+
+  /** A member's delivery or read marker moved. */
+  receipt(event: ReceiptEvent): Promise<void> {
+    const old = this.core.records.get(event.conversationId);
+    if (!old) return Promise.resolve();
+    const c = { ...old.conversation };
+    const field = event.kind === 'read' ? 'readBy' : 'deliveredTo';
+    const markers = { ...c[field] };
+    markers[event.userId] = Math.max(markers[event.userId] ?? 0, event.seq);
+    c[field] = markers;
+    if (event.userId === this.core.me() && event.kind === 'read') c.readSeq = Math.max(c.readSeq, event.seq);
+    const record = { ...old, conversation: c };
+    this.core.records.set(c.id, record);
+    return this.core.commit([{ type: 'conversation', record }]).then(() => this.core.emit('receipt', event));
+  }
+
+  /** Backfills one conversation up to its last seq; concurrent calls share one run. */
+  catchUp(connection: BackendConnection, id: Id): Promise<void> {
+    const running = this.running.get(id);
+    if (running) {
+      this.again.add(id);
+      return running;
+    }
+    const run = (async () => {
+      do {
+        this.again.delete(id);
+        await this.fill(connection, id);
+      } while (this.again.has(id));
+    })().finally(() => this.running.delete(id));
+    this.running.set(id, run);
+    return run;
+  }
+
+  /**
+   * Absorbs messages into a copy of `record`: advances the contiguous run, parks messages above a
+   * gap in `ahead`, extends the floor downward for older pages, and skips seqs already held.
+   * Pushes the writes onto `changes` and returns the new record and the messages not held before.
+   */
+  absorb(record: ConversationRecord, messages: Message[], changes: Change[]): { next: ConversationRecord; fresh: Message[] } {
+    const r: ConversationRecord = { ...record, ahead: [...record.ahead], conversation: { ...record.conversation } };
+    const held = (s: number) => (r.syncedSeq > 0 && s >= r.floorSeq && s <= r.syncedSeq) || r.ahead.includes(s);
+    const fresh = messages.filter((m) => !held(m.seq!));
+    const older = fresh.filter((m) => r.syncedSeq > 0 && m.seq! < r.floorSeq).sort((a, b) => b.seq! - a.seq!);
+    const newer = fresh.filter((m) => !older.includes(m)).sort((a, b) => a.seq! - b.seq!);
+    for (const { seq } of newer) {
+      if (r.syncedSeq === 0) r.floorSeq = r.syncedSeq = seq!;
+      else if (seq === r.syncedSeq + 1) r.syncedSeq = seq;
+      else if (!r.ahead.includes(seq!)) r.ahead.push(seq!);
+    }
+    for (const { seq } of older) if (seq === r.floorSeq - 1) r.floorSeq = seq;
+    let at: number;
+    while ((at = r.ahead.indexOf(r.syncedSeq + 1)) >= 0) {
+      r.ahead.splice(at, 1);
+      r.syncedSeq++;
+    }
+    for (const m of messages) {
+      r.conversation.lastSeq = Math.max(r.conversation.lastSeq, m.seq!);
+      r.conversation.lastActivity = Math.max(r.conversation.lastActivity ?? 0, m.sentAt ?? m.createdAt);
+    }
+    // Edits and deletes arrive with a seq already held: write them over the old copy.
+    const writes = [...fresh, ...messages.filter((m) => !fresh.includes(m) && (m.editedAt || m.deleted))];
+    if (writes.length) changes.push({ type: 'messages', conversationId: r.conversation.id, messages: writes });
+    changes.push({ type: 'conversation', record: r });
+    this.core.records.set(r.conversation.id, r);
+    return { next: r, fresh };
+  }
+
+  private async fill(connection: BackendConnection, id: Id): Promise<void> {
+    for (;;) {
+      const r = this.core.records.get(id);
+      if (!r) return;
+      const target = Math.max(r.conversation.lastSeq, ...r.ahead);
+      const live = r.syncedSeq > 0;
+      let page: MessagePage;
+      if (live && r.syncedSeq >= target) return;
+      if (!live) {
+        if (target === 0) return;
+        page = await connection.history({ conversationId: id, before: target + 1, limit: PAGE_SIZE });
+      } else {
+        try {
+          page = await connection.history({ conversationId: id, after: r.syncedSeq, limit: PAGE_SIZE });
+        } catch (error) {
+          if (toPerchError(error).code !== 'cursor_expired') throw error;
+          await this.core.commit(this.resetChanges(id));
+          continue;
+        }
+      }
+      const changes: Change[] = [];
+      const current = this.core.records.get(id)!;
+      const { next, fresh } = this.absorb(current, page.messages, changes);
+      await this.core.commit(changes);
+      if (live) for (const m of fresh) if (m.senderId !== this.core.me()) this.core.emit('message', m);
+      if (next.syncedSeq === current.syncedSeq && next.floorSeq === current.floorSeq) return;
+    }
+  }
+
+  private resetChanges(id: Id): Change[] {
+    const r = this.core.records.get(id);
+    if (!r) return [];
+    const record = EMPTY(r.conversation);
+    this.core.records.set(id, record);
+    return [{ type: 'reset', conversationId: id }, { type: 'conversation', record }];
+  }
+
+  private refreshing: Promise<void> | undefined;
+
+  /** A message for a conversation not known yet: fetch the list again (one fetch at a time). */
+  private refresh(connection: BackendConnection): Promise<void> {
+    return (this.refreshing ??= this.resume(connection)
+      .catch(() => {})
+      .finally(() => (this.refreshing = undefined)));
+  }
+}

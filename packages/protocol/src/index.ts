@@ -1,0 +1,32 @@
+export type {
+  Contact,
+  Conversation,
+  Cursor,
+  FeedSource,
+  Id,
+  Message,
+  MessageState,
+  Post,
+  Presence,
+  PresenceShow,
+  Timestamp,
+  User,
+} from './model.js';
+export type { ErrorCode } from './errors.js';
+export { ERROR_CODES, isTransient } from './errors.js';
+export type { Validated } from './validate.js';
+export {
+  MAX_ID_LENGTH,
+  MAX_STATUS_LENGTH,
+  MAX_TEXT_LENGTH,
+  isCount,
+  isId,
+  isPresenceShow,
+  isRecord,
+  validateMessage,
+  validatePost,
+  validatePresence,
+  validateStatus,
+  validateText,
+  validateUser,
+} from './validate.js';
