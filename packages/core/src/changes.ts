@@ -4,9 +4,9 @@ import { keys } from './cache/keys.js';
 /** Sync bookkeeping for one conversation, stored beside its messages. */
 export interface ConversationRecord {
   conversation: Conversation;
-  /** Every message from `floorSeq` to `syncedSeq` is held in the cache. 0 when none is. */
+  /** Every message from `floorSeq` to `syncedSeq` is held in the cache. */
   syncedSeq: number;
-  /** The oldest seq of the contiguous run held; 1 when the whole history is held. */
+  /** The oldest seq of the contiguous run held: 1 when the whole history is held, 0 when nothing is. */
   floorSeq: number;
   /** Seqs held above `syncedSeq`, waiting for the gap below them to be backfilled. */
   ahead: number[];

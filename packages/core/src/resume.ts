@@ -6,7 +6,13 @@ import type { CoreContext } from './context.js';
 /** Messages fetched per history request. */
 export const PAGE_SIZE = 100;
 
-const EMPTY = (conversation: Conversation): ConversationRecord => ({ conversation, syncedSeq: 0, floorSeq: 0, ahead: [] });
+/** A record holding nothing yet; an empty conversation is fully held from the start. */
+const EMPTY = (conversation: Conversation): ConversationRecord => ({
+  conversation,
+  syncedSeq: 0,
+  floorSeq: conversation.lastSeq === 0 ? 1 : 0,
+  ahead: [],
+});
 
 /**
  * Keeps each conversation's cache contiguous: absorbs live messages, detects gaps by seq,
@@ -128,12 +134,12 @@ export class Resume {
    */
   absorb(record: ConversationRecord, messages: Message[], changes: Change[]): { next: ConversationRecord; fresh: Message[] } {
     const r: ConversationRecord = { ...record, ahead: [...record.ahead], conversation: { ...record.conversation } };
-    const held = (s: number) => (r.syncedSeq > 0 && s >= r.floorSeq && s <= r.syncedSeq) || r.ahead.includes(s);
+    const held = (s: number) => (r.floorSeq > 0 && s >= r.floorSeq && s <= r.syncedSeq) || r.ahead.includes(s);
     const fresh = messages.filter((m) => !held(m.seq!));
-    const older = fresh.filter((m) => r.syncedSeq > 0 && m.seq! < r.floorSeq).sort((a, b) => b.seq! - a.seq!);
+    const older = fresh.filter((m) => r.floorSeq > 0 && m.seq! < r.floorSeq).sort((a, b) => b.seq! - a.seq!);
     const newer = fresh.filter((m) => !older.includes(m)).sort((a, b) => a.seq! - b.seq!);
     for (const { seq } of newer) {
-      if (r.syncedSeq === 0) r.floorSeq = r.syncedSeq = seq!;
+      if (r.floorSeq === 0) r.floorSeq = r.syncedSeq = seq!;
       else if (seq === r.syncedSeq + 1) r.syncedSeq = seq;
       else if (!r.ahead.includes(seq!)) r.ahead.push(seq!);
     }
@@ -160,7 +166,7 @@ export class Resume {
       const r = this.core.records.get(id);
       if (!r) return;
       const target = Math.max(r.conversation.lastSeq, ...r.ahead);
-      const live = r.syncedSeq > 0;
+      const live = r.floorSeq > 0;
       let page: MessagePage;
       if (live && r.syncedSeq >= target) return;
       if (!live) {

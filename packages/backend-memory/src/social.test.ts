@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PerchError } from '@perch/core';
+import { tick, world } from './harness.test.util.js';
+
+describe('presence', () => {
+  it('fans presence out to watchers and to the user’s other connections', async () => {
+    const { hub, connect } = world();
+    hub.addContact('bob', 'alice', ['Work']);
+    const alice = await connect('alice');
+    const alice2 = await connect('alice');
+    const bob = await connect('bob');
+    const carol = await connect('carol');
+    await alice.conn.setPresence({ show: 'dnd', status: 'In a meeting' });
+    await tick();
+    assert.deepEqual(bob.events.of('presence').at(-1), { userId: 'alice', show: 'dnd', status: 'In a meeting' });
+    assert.deepEqual(alice2.events.of('presence'), [{ userId: 'alice', show: 'dnd', status: 'In a meeting' }]);
+    assert.equal(alice.events.of('presence').length, 0, 'not echoed to the connection that set it');
+    assert.equal(carol.events.of('presence').length, 0, 'carol does not have alice as a contact');
+    const bad = await alice.conn.setPresence({ show: 'offline' as 'online' }).catch((error: unknown) => error);
+    assert.ok(bad instanceof PerchError);
+    assert.equal(bad.code, 'bad_request');
+    assert.match(bad.message, /must be one of/);
+  });
+
+  it('shows invisible users as offline to others but as invisible to themselves', async () => {
+    let now = 5_000;
+    const { hub, connect } = world({ now: () => now });
+    hub.addContact('bob', 'alice');
+    hub.addContact('alice', 'bob');
+    const alice = await connect('alice');
+    const alice2 = await connect('alice');
+    const bob = await connect('bob');
+    now = 6_000;
+    await alice.conn.setPresence({ show: 'invisible', status: 'secret' });
+    await tick();
+    assert.deepEqual(bob.events.of('presence').at(-1), { userId: 'alice', show: 'offline', lastSeen: 6_000 });
+    const roster = await bob.conn.roster();
+    assert.deepEqual(roster.presence, [{ userId: 'alice', show: 'offline', lastSeen: 6_000 }]);
+    assert.deepEqual(alice2.events.of('presence').at(-1), { userId: 'alice', show: 'invisible', status: 'secret' });
+    // Closing every connection while invisible changes nothing others can see.
+    const seen = bob.events.of('presence').length;
+    now = 9_000;
+    alice.conn.close();
+    alice2.conn.close();
+    await tick();
+    assert.equal(bob.events.of('presence').length, seen);
+    assert.deepEqual((await bob.conn.roster()).presence, [{ userId: 'alice', show: 'offline', lastSeen: 6_000 }]);
+  });
+
+  it('goes offline with lastSeen when the last connection closes, and online again on connect', async () => {
+    let now = 1_000;
+    const { hub, connect } = world({ now: () => now });
+    hub.addContact('bob', 'alice');
+    const bob = await connect('bob');
+    assert.deepEqual((await bob.conn.roster()).presence, [{ userId: 'alice', show: 'offline' }]);
+    const alice = await connect('alice');
+    const alice2 = await connect('alice');
+    await tick();
+    assert.deepEqual(bob.events.of('presence'), [{ userId: 'alice', show: 'online' }]);
+    now = 2_000;
+    alice.conn.close();
+    await tick();
+    assert.equal(bob.events.of('presence').length, 1, 'still online through the second connection');
+    now = 3_000;
+    alice2.conn.close();
+    await tick();
+    assert.deepEqual(bob.events.of('presence').at(-1), { userId: 'alice', show: 'offline', lastSeen: 3_000 });
+    assert.equal(hub.connectionCount('alice'), 0);
+    const roster = await bob.conn.roster();
+    assert.deepEqual(roster.presence, [{ userId: 'alice', show: 'offline', lastSeen: 3_000 }]);
+  });
+});
+
+describe('contacts, directory and profiles', () => {
+  it('returns the roster with groups and fans contact changes out', async () => {
+    const { hub, connect } = world();
+    hub.addContact('alice', 'bob', ['Friends']);
+    const alice = await connect('alice');
+    const alice2 = await connect('alice');
+    await connect('carol');
+    const roster = await alice.conn.roster();
+    assert.deepEqual(roster.contacts, [{ user: { id: 'bob', name: 'Bob' }, groups: ['Friends'] }]);
+    assert.deepEqual(roster.presence, [{ userId: 'bob', show: 'offline' }]);
+    const added = await alice.conn.addContact({ userId: 'carol', groups: ['Work'] });
+    assert.deepEqual(added, { user: { id: 'carol', name: 'Carol' }, groups: ['Work'] });
+    await alice.conn.removeContact('bob');
+    await tick();
+    assert.deepEqual(
+      alice2.events.log.filter((entry) => entry.type === 'contact').map((entry) => [entry.value.user.id, entry.removed]),
+      [['carol', false], ['bob', true]],
+    );
+    assert.deepEqual(alice2.events.of('presence').at(-1), { userId: 'carol', show: 'online' });
+    const after = await alice.conn.roster();
+    assert.deepEqual(after.contacts.map((contact) => contact.user.id), ['carol']);
+    assert.deepEqual(after.presence, [{ userId: 'carol', show: 'online' }]);
+    const error = await alice.conn.addContact({ userId: 'ghost', groups: [] }).catch((e: unknown) => e);
+    assert.ok(error instanceof PerchError && error.code === 'not_found');
+  });
+
+  it('lists the directory and profiles', async () => {
+    const { connect } = world();
+    const bob = await connect('bob');
+    assert.deepEqual(await bob.conn.profile('alice'), { id: 'alice', name: 'Alice', title: 'Engineer' });
+    const error = await bob.conn.profile('ghost').catch((e: unknown) => e);
+    assert.ok(error instanceof PerchError && error.code === 'not_found');
+    assert.equal((await bob.conn.directory()).length, 3);
+  });
+});
