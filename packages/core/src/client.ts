@@ -511,7 +511,7 @@ export class PerchClient {
       await this.cache.clear('');
       this.records.clear();
       this.queue.clear();
-      await this.reload();
+      this.refresh(this.view.reset());
     }
     await this.commit([{ type: 'user', user }]);
     if (this.capabilities.presence) {
