@@ -1,6 +1,6 @@
 import { createNanoEvents } from 'nanoevents';
 import type { Contact, Conversation, FeedSource, Id, Message, Post, Presence, User } from '@perch/protocol';
-import { isId, validatePresence, validateText } from '@perch/protocol';
+import { isId } from '@perch/protocol';
 import { PerchError, type Backend, type BackendCapabilities, type BackendConnection, type PostPage } from './backend.js';
 import type { BackoffOptions } from './backoff.js';
 import type { CacheStore } from './cache/cache-store.js';
@@ -17,7 +17,7 @@ import { Outbox } from './outbox.js';
 import { Resume } from './resume.js';
 import { atom, type ReadableStore, type WritableStore } from './store.js';
 import { entryToMessage, entryToPost, View, type ConversationView, type RosterEntry, type Touched } from './view.js';
-import { LeaderCommands, type CommandName, type Commands } from './commands.js';
+import { checkedText, FORWARDED, LeaderCommands, type CommandName } from './commands.js';
 
 /** Options for {@link createClient}. */
 export interface ClientOptions {
@@ -54,8 +54,24 @@ export function createClient(options: ClientOptions): PerchClient {
   return new PerchClient(options);
 }
 
+/** The connection commands, offered unchanged as methods of the client (see {@link LeaderCommands}). */
+type ForwardedCommands = Pick<LeaderCommands, (typeof FORWARDED)[number]>;
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface PerchClient extends ForwardedCommands {}
+
 /** The headless Perch client. See docs/api.md. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class PerchClient {
+  static {
+    // Each forwarded command runs here when this tab holds the connection, or in the tab that does.
+    for (const name of FORWARDED) {
+      (PerchClient.prototype as unknown as Record<string, unknown>)[name] = function (this: PerchClient, ...args: unknown[]) {
+        return (this.#command as (n: string, ...a: unknown[]) => unknown).call(this, name, ...args);
+      };
+    }
+  }
+
   /** What the backend can do. */
   readonly capabilities: BackendCapabilities;
   /** Resolves once the cache is open and its content is in the stores. */
@@ -69,70 +85,74 @@ export class PerchClient {
   /** Where the cache lives now. */
   storage: StorageInfo = { mode: 'memory' };
 
-  private readonly view = new View();
-  private readonly records = new Map<Id, ConversationRecord>();
-  private readonly queue = new Map<string, OutboxEntry>();
-  private readonly emitter = createNanoEvents<ClientEvents>();
-  private readonly connector: Connector;
-  private readonly resume: Resume;
-  private readonly outbox: Outbox;
-  private readonly commands: Commands;
-  private readonly messageStores = new Map<Id, WritableStore<Message[]> & { loaded: Promise<void> }>();
-  private readonly typingStores = new Map<Id, WritableStore<Id[]>>();
-  private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  private readonly calls = new Map<string, { resolve: (v: unknown) => void; reject: (e: PerchError) => void }>();
-  private cache: CacheStore = memoryStore();
-  private pending: Array<{ changes: Change[]; done: () => void }> = [];
-  private writing = false;
-  private lastOrder = 0;
-  private tabs: TabCoordinator | undefined;
-  private leader = false;
-  private started = false;
-  private stopListening: Array<() => void> = [];
+  readonly #view = new View();
+  readonly #records = new Map<Id, ConversationRecord>();
+  readonly #queue = new Map<string, OutboxEntry>();
+  readonly #emitter = createNanoEvents<ClientEvents>();
+  readonly #connector: Connector;
+  readonly #resume: Resume;
+  readonly #outbox: Outbox;
+  readonly #commands: LeaderCommands;
+  readonly #messageStores = new Map<Id, WritableStore<Message[]> & { loaded: Promise<void> }>();
+  readonly #typingStores = new Map<Id, WritableStore<Id[]>>();
+  readonly #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #calls = new Map<string, { resolve: (v: unknown) => void; reject: (e: PerchError) => void }>();
+  #cache: CacheStore = memoryStore();
+  #pending: Array<{ changes: Change[]; done: () => void }> = [];
+  #writing = false;
+  #lastOrder = 0;
+  #tabs: TabCoordinator | undefined;
+  #leader = false;
+  #started = false;
+  #stopListening: Array<() => void> = [];
 
-  constructor(private readonly options: ClientOptions) {
+    readonly #options: ClientOptions;
+
+  constructor(options: ClientOptions) {
+    this.#options = options;
     this.capabilities = options.backend.capabilities;
     const context: CoreContext = {
-      view: this.view,
-      records: this.records,
-      queue: this.queue,
-      me: () => this.view.user?.id ?? this.options.user,
-      connection: () => this.connector.connection,
-      commit: (changes) => this.commit(changes),
-      emit: (event, ...args) => this.emit(event, ...args),
+      capabilities: this.capabilities,
+      view: this.#view,
+      records: this.#records,
+      queue: this.#queue,
+      me: () => this.#view.user?.id ?? this.#options.user,
+      connection: () => this.#connector.connection,
+      commit: (changes) => this.#commit(changes),
+      emit: (event, ...args) => this.#emit(event, ...args),
     };
-    this.resume = new Resume(context);
-    this.outbox = new Outbox(context, this.resume);
-    this.commands = new LeaderCommands(context, this.resume);
-    this.connector = new Connector(
+    this.#resume = new Resume(context);
+    this.#outbox = new Outbox(context, this.#resume);
+    this.#commands = new LeaderCommands(context, this.#resume);
+    this.#connector = new Connector(
       options.backend,
       options.auth,
       {
         listener: {
-          message: (m) => void this.resume.receive(m),
-          conversation: (c) => void this.resume.conversation(c),
-          receipt: (e) => void this.resume.receipt(e),
-          post: (p) => void this.receivePost(p),
-          presence: (p) => void this.commit([{ type: 'presence', presence: p }]).then(() => this.emit('presence', p)),
-          contact: (contact, removed) => void this.commit([{ type: 'contact', contact, removed }]),
-          typing: (e) => this.emit('typing', e),
+          message: (m) => void this.#resume.receive(m),
+          conversation: (c) => void this.#resume.conversation(c),
+          receipt: (e) => void this.#resume.receipt(e),
+          post: (p) => void this.#outbox.published(p),
+          presence: (p) => void this.#commit([{ type: 'presence', presence: p }]).then(() => this.#emit('presence', p)),
+          contact: (contact, removed) => void this.#commit([{ type: 'contact', contact, removed }]),
+          typing: (e) => this.#emit('typing', e),
         },
-        opened: (connection) => this.opened(connection),
+        opened: (connection) => this.#opened(connection),
       },
       options.reconnect,
     );
-    this.status = this.connector.status;
-    this.connector.status.subscribe((status) => {
-      if (this.leader) this.tabs?.send({ t: 'status', status });
-      this.emitter.emit('status', status);
+    this.status = this.#connector.status;
+    this.#connector.status.subscribe((status) => {
+      if (this.#leader) this.#tabs?.send({ t: 'status', status });
+      this.#emitter.emit('status', status);
     });
-    this.on('typing', (e) => this.typingEvent(e.conversationId, e.userId, e.on));
-    this.ready = this.load();
+    this.on('typing', (e) => this.#typingEvent(e.conversationId, e.userId, e.on));
+    this.ready = this.#load();
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof ClientEvents>(event: E, callback: ClientEvents[E]): () => void {
-    return this.emitter.on(event, callback);
+    return this.#emitter.on(event, callback);
   }
 
   /**
@@ -141,21 +161,21 @@ export class PerchClient {
    */
   async connect(): Promise<void> {
     await this.ready;
-    if (!this.started) {
-      this.started = true;
-      const online = () => this.connector.retryNow();
+    if (!this.#started) {
+      this.#started = true;
+      const online = () => this.#connector.retryNow();
       globalThis.addEventListener?.('online', online);
-      this.stopListening.push(() => globalThis.removeEventListener?.('online', online));
-      const shared = (this.options.tabs ?? 'shared') === 'shared' && this.storage.mode === 'persistent';
-      const tabs = shared ? (this.options.tabCoordinator ?? (canShareTabs() ? browserTabs(this.cacheName()) : undefined)) : undefined;
+      this.#stopListening.push(() => globalThis.removeEventListener?.('online', online));
+      const shared = (this.#options.tabs ?? 'shared') === 'shared' && this.storage.mode === 'persistent';
+      const tabs = shared ? (this.#options.tabCoordinator ?? (canShareTabs() ? browserTabs(this.#cacheName()) : undefined)) : undefined;
       if (tabs) {
-        this.tabs = tabs;
-        this.stopListening.push(tabs.listen((m) => this.onTab(m)));
-        this.connector.transition({ leader: false });
+        this.#tabs = tabs;
+        this.#stopListening.push(tabs.listen((m) => this.#onTab(m)));
+        this.#connector.transition({ leader: false });
         tabs.send({ t: 'hello' });
-        tabs.elect(() => void this.becomeLeader());
+        tabs.elect(() => void this.#becomeLeader());
       } else {
-        void this.becomeLeader();
+        void this.#becomeLeader();
       }
     }
     await new Promise<void>((resolve, reject) => {
@@ -170,37 +190,37 @@ export class PerchClient {
 
   /** Closes the connection, gives up this tab's leadership and stops reconnecting. The cache stays. */
   async disconnect(): Promise<void> {
-    this.started = false;
-    this.leader = false;
-    this.connector.stop();
-    for (const stop of this.stopListening.splice(0)) stop();
-    this.tabs?.close();
-    this.tabs = undefined;
-    for (const call of this.calls.values()) call.reject(new PerchError('unavailable', 'The client was disconnected.'));
-    this.calls.clear();
+    this.#started = false;
+    this.#leader = false;
+    this.#connector.stop();
+    for (const stop of this.#stopListening.splice(0)) stop();
+    this.#tabs?.close();
+    this.#tabs = undefined;
+    for (const call of this.#calls.values()) call.reject(new PerchError('unavailable', 'The client was disconnected.'));
+    this.#calls.clear();
   }
 
   /** A conversation's messages, cached ones first, then live. */
   messages(conversationId: Id): MessageStore {
-    let store = this.messageStores.get(conversationId);
+    let store = this.#messageStores.get(conversationId);
     if (!store) {
       const value = atom<Message[]>([]);
       const loaded = this.ready.then(async () => {
-        const cached = await this.cache.range<Message>(keys.messages(conversationId), { reverse: true, limit: 200 });
-        this.view.apply([{ type: 'messages', conversationId, messages: cached.map(([, m]) => m) }]);
-        value.set(this.view.messageList(conversationId));
+        const cached = await this.#cache.range<Message>(keys.messages(conversationId), { reverse: true, limit: 200 });
+        this.#view.apply([{ type: 'messages', conversationId, messages: cached.map(([, m]) => m) }]);
+        value.set(this.#view.messageList(conversationId));
       });
       store = Object.assign(value, { loaded });
-      this.messageStores.set(conversationId, store);
-      value.set(this.view.messageList(conversationId));
+      this.#messageStores.set(conversationId, store);
+      value.set(this.#view.messageList(conversationId));
     }
     return store;
   }
 
   /** Who is typing in a conversation right now. */
   typing(conversationId: Id): ReadableStore<Id[]> {
-    let store = this.typingStores.get(conversationId);
-    if (!store) this.typingStores.set(conversationId, (store = atom<Id[]>([])));
+    let store = this.#typingStores.get(conversationId);
+    if (!store) this.#typingStores.set(conversationId, (store = atom<Id[]>([])));
     return store;
   }
 
@@ -211,379 +231,303 @@ export class PerchClient {
    */
   send(conversationId: Id, text: string): Message {
     if (!isId(conversationId)) throw new PerchError('bad_request', `"${String(conversationId)}" is not a conversation id.`);
-    return entryToMessage(this.enqueue({ kind: 'message', conversationId, text: checked(text, 'Message') }));
+    return entryToMessage(this.#enqueue({ kind: 'message', conversationId, text: checkedText(text, 'Message') }));
   }
 
   /** Queues a status post (optionally a reply) and returns it at once, `pending`. */
   post(text: string, options: { replyTo?: Id } = {}): Post {
-    const entry: Omit<OutboxEntry, 'order' | 'clientId' | 'senderId' | 'createdAt' | 'state'> = { kind: 'post', text: checked(text, 'Post') };
+    const entry: Omit<OutboxEntry, 'order' | 'clientId' | 'senderId' | 'createdAt' | 'state'> = { kind: 'post', text: checkedText(text, 'Post') };
     if (options.replyTo) entry.replyTo = options.replyTo;
-    return entryToPost(this.enqueue(entry));
+    return entryToPost(this.#enqueue(entry));
   }
 
   /** Sends a failed message or post again, with the same clientId. */
   retry(clientId: string): void {
-    const entry = this.queue.get(clientId);
+    const entry = this.#queue.get(clientId);
     if (entry?.state !== 'failed') return;
     const next: OutboxEntry = { ...entry, state: 'pending' };
     delete next.error;
-    this.queue.set(clientId, next);
-    void this.commit([{ type: 'outbox', entry: next }]).then(() => this.outbox.kick());
+    this.#put(next);
   }
 
   /** Removes a failed message or post from the outbox. */
   async discard(clientId: string): Promise<void> {
-    const entry = this.queue.get(clientId);
+    const entry = this.#queue.get(clientId);
     if (entry?.state !== 'failed') return;
-    this.queue.delete(clientId);
-    await this.commit([{ type: 'unqueue', entry }]);
+    this.#queue.delete(clientId);
+    await this.#commit([{ type: 'unqueue', entry }]);
   }
 
   /** Older messages before `before` (default: the oldest loaded), from the cache, then the server. */
   async history(conversationId: Id, options: { before?: number; limit?: number } = {}): Promise<{ messages: Message[]; complete: boolean }> {
     await this.messages(conversationId).loaded;
     const limit = options.limit ?? 50;
-    const loaded = [...(this.view.messages.get(conversationId)?.keys() ?? [])];
+    const loaded = [...(this.#view.messages.get(conversationId)?.keys() ?? [])];
     const before = options.before ?? (loaded.length ? Math.min(...loaded) : Number.MAX_SAFE_INTEGER);
     const prefix = keys.messages(conversationId);
-    const cached = await this.cache.range<Message>(prefix, { below: keys.message(conversationId, before), reverse: true, limit });
+    const cached = await this.#cache.range<Message>(prefix, { below: keys.message(conversationId, before), reverse: true, limit });
     let messages = cached.map(([, m]) => m).reverse();
-    const floor = this.view.records.get(conversationId)?.floorSeq ?? 0;
+    const floor = this.#view.records.get(conversationId)?.floorSeq ?? 0;
     let complete = floor === 1 && messages.length < limit;
     if (messages.length < limit && floor !== 1 && this.capabilities.history) {
       const oldest = messages[0]?.seq ?? before;
-      const page = await this.command('history', { conversationId, before: Math.min(oldest, before), limit: limit - messages.length });
+      const page = await this.#command('older', { conversationId, before: Math.min(oldest, before), limit: limit - messages.length });
       messages = [...page.messages, ...messages];
       complete = page.complete;
     }
-    this.apply([{ type: 'messages', conversationId, messages }]);
+    this.#apply([{ type: 'messages', conversationId, messages }]);
     return { messages, complete };
-  }
-
-  /** Marks everything up to `seq` (default: the newest) read; works offline and is sent on reconnect. */
-  markRead(conversationId: Id, seq?: number): Promise<void> {
-    return this.command('markRead', conversationId, seq ?? this.view.records.get(conversationId)?.conversation.lastSeq ?? 0);
-  }
-
-  /** Says whether the user is typing; repeated calls are throttled. */
-  setTyping(conversationId: Id, on: boolean): void {
-    if (this.capabilities.typing) void this.command('setTyping', conversationId, on).catch(() => {});
-  }
-
-  openDirect(userId: Id): Promise<Conversation> {
-    return this.command('openDirect', userId);
-  }
-
-  createGroup(title: string, memberIds: Id[]): Promise<Conversation> {
-    return this.command('createGroup', { title, members: memberIds });
-  }
-
-  /** Edits one of the user's own messages. */
-  edit(conversationId: Id, id: Id, text: string): Promise<Message> {
-    return this.command('edit', { conversationId, id, text: checked(text, 'Message') });
-  }
-
-  /** Deletes one of the user's own messages. */
-  delete(conversationId: Id, id: Id): Promise<Message> {
-    return this.command('delete', { conversationId, id });
-  }
-
-  /** A page of a timeline (home by default), newest first; home posts also enter `timeline`. */
-  feed(options: { source?: FeedSource; before?: Id; limit?: number } = {}): Promise<PostPage> {
-    const input = { source: options.source ?? { kind: 'home' as const }, limit: options.limit ?? 30 };
-    return this.command('feed', options.before ? { ...input, before: options.before } : input);
-  }
-
-  like(postId: Id, on = true): Promise<Post> {
-    return this.command('like', { postId, on });
-  }
-
-  follow(userId: Id, on = true): Promise<void> {
-    return this.command('follow', { userId, on });
-  }
-
-  /** Sets the user's availability and personal status message. */
-  setPresence(presence: { show: 'online' | 'away' | 'dnd' | 'invisible'; status?: string }): Promise<void> {
-    const valid = validatePresence(presence);
-    if (!valid.ok) return Promise.reject(new PerchError('bad_request', valid.error));
-    return this.command('setPresence', valid.value);
-  }
-
-  directory(): Promise<User[]> {
-    return this.command('directory');
-  }
-
-  profile(userId: Id): Promise<User> {
-    return this.command('profile', userId);
-  }
-
-  addContact(userId: Id, groups: string[] = []): Promise<Contact> {
-    return this.command('addContact', { userId, groups });
-  }
-
-  removeContact(userId: Id): Promise<void> {
-    return this.command('removeContact', userId);
   }
 
   // ——— internals ———
 
-  private emit<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
-    this.emitter.emit(event, ...args);
-    if (this.leader && event !== 'status' && event !== 'storage' && event !== 'unread' && event !== 'leader') {
-      this.tabs?.send({ t: 'emit', event, args });
+  #emit<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
+    this.#emitter.emit(event, ...args);
+    if (this.#leader && event !== 'status' && event !== 'storage' && event !== 'unread' && event !== 'leader') {
+      this.#tabs?.send({ t: 'emit', event, args });
     }
   }
 
   /** Runs a connection command here when leading, or in the leader tab. */
-  private command<N extends CommandName>(name: N, ...args: Parameters<Commands[N]>): ReturnType<Commands[N]> {
-    if (this.leader || !this.tabs) return (this.commands[name] as (...a: unknown[]) => ReturnType<Commands[N]>)(...args);
+  #command<N extends CommandName>(name: N, ...args: Parameters<LeaderCommands[N]>): ReturnType<LeaderCommands[N]> {
+    if (this.#leader || !this.#tabs) return (this.#commands[name] as (...a: unknown[]) => ReturnType<LeaderCommands[N]>).apply(this.#commands, args);
     const id = crypto.randomUUID();
-    const tabs = this.tabs;
+    const tabs = this.#tabs;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.calls.delete(id);
+        this.#calls.delete(id);
         reject(new PerchError('timeout', `The tab holding the connection did not answer "${name}"; try again.`));
       }, 15_000);
-      this.calls.set(id, {
-        resolve: (v) => (clearTimeout(timer), resolve(v as Awaited<ReturnType<Commands[N]>>)),
+      this.#calls.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v as Awaited<ReturnType<LeaderCommands[N]>>)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
       tabs.send({ t: 'call', id, method: name, args });
-    }) as ReturnType<Commands[N]>;
+    }) as ReturnType<LeaderCommands[N]>;
   }
 
-  private enqueue(fields: Omit<OutboxEntry, 'order' | 'clientId' | 'senderId' | 'createdAt' | 'state'>): OutboxEntry {
+  #enqueue(fields: Omit<OutboxEntry, 'order' | 'clientId' | 'senderId' | 'createdAt' | 'state'>): OutboxEntry {
     const createdAt = Date.now();
-    this.lastOrder = Math.max(createdAt * 1000, this.lastOrder + 1);
+    this.#lastOrder = Math.max(createdAt * 1000, this.#lastOrder + 1);
     const entry: OutboxEntry = {
       ...fields,
-      order: this.lastOrder,
+      order: this.#lastOrder,
       clientId: crypto.randomUUID(),
-      senderId: this.view.user?.id ?? this.options.user ?? '',
+      senderId: this.#view.user?.id ?? this.#options.user ?? '',
       createdAt,
       state: 'pending',
     };
-    this.queue.set(entry.clientId, entry);
-    void this.commit([{ type: 'outbox', entry }]).then(() => this.outbox.kick());
+    this.#put(entry);
     return entry;
   }
 
-  private receivePost(post: Post): Promise<void> {
-    const changes: Change[] = [{ type: 'post', post }];
-    const entry = post.authorId === this.view.user?.id ? this.queue.get(post.clientId) : undefined;
-    if (entry) {
-      this.queue.delete(post.clientId);
-      changes.push({ type: 'unqueue', entry });
-    }
-    return this.commit(changes).then(() => this.emit('post', post));
+  /** Writes an entry to the outbox (before it shows), then starts delivering it. */
+  #put(entry: OutboxEntry): void {
+    this.#queue.set(entry.clientId, entry);
+    void this.#commit([{ type: 'outbox', entry }]).then(() => this.#outbox.kick());
   }
 
-  private typingEvent(conversationId: Id, userId: Id, on: boolean): void {
+  #typingEvent(conversationId: Id, userId: Id, on: boolean): void {
     const store = this.typing(conversationId) as WritableStore<Id[]>;
     const key = `${conversationId}|${userId}`;
-    clearTimeout(this.typingTimers.get(key));
+    clearTimeout(this.#typingTimers.get(key));
     const others = store.get().filter((id) => id !== userId);
     store.set(on ? [...others, userId] : others);
-    if (on) this.typingTimers.set(key, setTimeout(() => this.typingEvent(conversationId, userId, false), TYPING_TTL));
+    if (on) this.#typingTimers.set(key, setTimeout(() => this.#typingEvent(conversationId, userId, false), TYPING_TTL));
   }
 
   /** Persist → apply → emit: batches concurrent commits into one cache transaction. */
-  private commit(changes: Change[]): Promise<void> {
+  #commit(changes: Change[]): Promise<void> {
     return new Promise((done) => {
-      this.pending.push({ changes, done });
-      if (!this.writing) void this.drain();
+      this.#pending.push({ changes, done });
+      if (!this.#writing) void this.#drain();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.writing = true;
-    while (this.pending.length) {
-      const batch = this.pending.splice(0);
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    while (this.#pending.length) {
+      const batch = this.#pending.splice(0);
       const changes = batch.flatMap((b) => b.changes);
-      await this.persist(changes);
-      this.apply(changes);
+      await this.#persist(changes);
+      this.#apply(changes);
       // Followers apply what this tab persisted; only the leader and outbox changes are shared.
-      if (this.tabs) this.tabs.send({ t: 'changes', changes });
+      if (this.#tabs) this.#tabs.send({ t: 'changes', changes });
       for (const b of batch) b.done();
     }
-    this.writing = false;
+    this.#writing = false;
   }
 
-  private async persist(changes: Change[]): Promise<void> {
+  async #persist(changes: Change[]): Promise<void> {
     const { puts, deletes, clears } = toWrites(changes);
     try {
-      for (const prefix of clears) await this.cache.clear(prefix);
-      await this.cache.write(puts, deletes);
+      for (const prefix of clears) await this.#cache.clear(prefix);
+      await this.#cache.write(puts, deletes);
     } catch (error) {
-      this.useMemory(`Saving to IndexedDB failed (${describe(error)})`);
-      await this.cache.write(puts, deletes);
+      this.#useMemory(`Saving to IndexedDB failed (${describe(error)})`);
+      await this.#cache.write(puts, deletes);
     }
   }
 
-  private useMemory(why: string): void {
-    this.cache = memoryStore();
+  #useMemory(why: string): void {
+    this.#cache = memoryStore();
     this.storage = { mode: 'memory', reason: `${why}; Perch goes on in memory, so unsent messages will not survive a reload.` };
-    this.emit('storage', this.storage);
+    this.#emit('storage', this.storage);
   }
 
-  private apply(changes: Change[]): void {
-    this.refresh(this.view.apply(changes));
+  #apply(changes: Change[]): void {
+    this.#refresh(this.#view.apply(changes));
   }
 
-  private refresh(touched: Touched): void {
-    for (const id of touched.conversations) this.messageStores.get(id)?.set(this.view.messageList(id));
-    (this.user as WritableStore<User | undefined>).set(this.view.user);
+  #refresh(touched: Touched): void {
+    for (const id of touched.conversations) this.#messageStores.get(id)?.set(this.#view.messageList(id));
+    (this.user as WritableStore<User | undefined>).set(this.#view.user);
     if (touched.list) {
-      (this.conversations as WritableStore<ConversationView[]>).set(this.view.conversationList());
+      (this.conversations as WritableStore<ConversationView[]>).set(this.#view.conversationList());
       const before = this.unread.get();
-      (this.unread as WritableStore<number>).set(this.view.totalUnread());
-      if (this.unread.get() !== before) this.emit('unread', this.unread.get());
+      (this.unread as WritableStore<number>).set(this.#view.totalUnread());
+      if (this.unread.get() !== before) this.#emit('unread', this.unread.get());
     }
-    if (touched.roster) (this.roster as WritableStore<RosterEntry[]>).set(this.view.roster());
-    if (touched.timeline) (this.timeline as WritableStore<Post[]>).set(this.view.timeline());
+    if (touched.roster) (this.roster as WritableStore<RosterEntry[]>).set(this.#view.roster());
+    if (touched.timeline) (this.timeline as WritableStore<Post[]>).set(this.#view.timeline());
   }
 
-  private cacheName(): string {
-    return `perch:${this.options.backend.name}:${this.options.user ?? subject(this.options.auth)}`;
+  #cacheName(): string {
+    return `perch:${this.#options.backend.name}:${this.#options.user ?? subject(this.#options.auth)}`;
   }
 
-  private async load(): Promise<void> {
-    if (this.options.storage !== 'memory') {
+  async #load(): Promise<void> {
+    if (this.#options.storage !== 'memory') {
       try {
-        const cache = await (this.options.openCache ?? openIdbStore)(this.cacheName());
+        const cache = await (this.#options.openCache ?? openIdbStore)(this.#cacheName());
         await migrate(cache);
-        this.cache = cache;
+        this.#cache = cache;
         this.storage = { mode: 'persistent' };
       } catch (error) {
-        this.useMemory(`IndexedDB could not be opened (${describe(error)})`);
+        this.#useMemory(`IndexedDB could not be opened (${describe(error)})`);
       }
     }
-    if (this.storage.mode === 'persistent') queueMicrotask(() => this.emit('storage', this.storage));
-    await this.reload();
+    if (this.storage.mode === 'persistent') queueMicrotask(() => this.#emit('storage', this.storage));
+    await this.#reload();
   }
 
   /** Cache first: reads what the cache holds into the head state and the stores. */
-  private async reload(): Promise<void> {
-    const all = <T>(prefix: string) => this.cache.range<T>(prefix).then((rows) => rows.map(([, v]) => v));
+  async #reload(): Promise<void> {
+    const all = <T>(prefix: string, limit?: number) =>
+      this.#cache.range<T>(prefix, { reverse: true, limit }).then((rows) => rows.map(([, v]) => v));
     const [user, records, outbox, contacts, presence, users, posts] = await Promise.all([
-      this.cache.get<User>(keys.user),
+      this.#cache.get<User>(keys.user),
       all<ConversationRecord>(keys.conversations),
       all<OutboxEntry>(keys.outbox),
       all<Contact>(keys.contacts),
       all<Presence>(keys.presences),
       all<User>(keys.users),
-      this.cache.range<Post>(keys.posts, { reverse: true, limit: 200 }).then((rows) => rows.map(([, v]) => v)),
+      all<Post>(keys.posts, 200),
     ]);
-    const changes: Change[] = [
-      ...(user ? [{ type: 'user' as const, user }] : []),
+    const changes = [
+      ...(user ? [{ type: 'user', user }] : []),
       { type: 'users', users },
-      ...records.map((record) => ({ type: 'conversation' as const, record })),
-      ...outbox.map((entry) => ({ type: 'outbox' as const, entry })),
-      ...contacts.map((contact) => ({ type: 'contact' as const, contact })),
-      ...presence.map((p) => ({ type: 'presence' as const, presence: p })),
-      ...posts.map((post) => ({ type: 'post' as const, post })),
-    ];
-    for (const r of records) this.records.set(r.conversation.id, r);
+      ...records.map((record) => ({ type: 'conversation', record })),
+      ...outbox.map((entry) => ({ type: 'outbox', entry })),
+      ...contacts.map((contact) => ({ type: 'contact', contact })),
+      ...presence.map((p) => ({ type: 'presence', presence: p })),
+      ...posts.map((post) => ({ type: 'post', post })),
+    ] as Change[];
+    for (const r of records) this.#records.set(r.conversation.id, r);
     for (const e of outbox) {
-      this.queue.set(e.clientId, e);
-      this.lastOrder = Math.max(this.lastOrder, e.order);
+      this.#queue.set(e.clientId, e);
+      this.#lastOrder = Math.max(this.#lastOrder, e.order);
     }
-    this.apply(changes);
+    this.#apply(changes);
   }
 
-  private async becomeLeader(): Promise<void> {
-    if (this.tabs) {
+  async #becomeLeader(): Promise<void> {
+    if (this.#tabs) {
       // What the old leader persisted is the truth; the broadcasts may have missed the last writes.
-      await this.reload();
-      this.emit('leader', true);
+      await this.#reload();
+      this.#emit('leader', true);
     }
-    this.leader = true;
-    this.connector.transition({ leader: true });
-    this.connector.start();
+    this.#leader = true;
+    this.#connector.transition({ leader: true });
+    this.#connector.start();
   }
 
   /** After connecting: identity, roster, resume, then flush the outbox and refresh the feed. */
-  private async opened(connection: BackendConnection): Promise<void> {
+  async #opened(connection: BackendConnection): Promise<void> {
     const user = connection.session.user;
-    const cached = this.view.user;
+    const cached = this.#view.user;
     if (cached && cached.id !== user.id) {
       // A different user on this cache: forget everything of the previous one.
-      await this.cache.clear('');
-      this.records.clear();
-      this.queue.clear();
-      this.refresh(this.view.reset());
+      await this.#cache.clear('');
+      this.#records.clear();
+      this.#queue.clear();
+      this.#refresh(this.#view.reset());
     }
-    await this.commit([{ type: 'user', user }]);
+    await this.#commit([{ type: 'user', user }]);
     if (this.capabilities.presence) {
       const { contacts, presence } = await connection.roster();
       const current = new Set(contacts.map((c) => c.user.id));
-      await this.commit([
-        ...[...this.view.contacts.values()].filter((c) => !current.has(c.user.id)).map((contact) => ({ type: 'contact' as const, contact, removed: true })),
+      await this.#commit([
+        ...[...this.#view.contacts.values()].filter((c) => !current.has(c.user.id)).map((contact) => ({ type: 'contact' as const, contact, removed: true })),
         ...contacts.map((contact) => ({ type: 'contact' as const, contact })),
         ...presence.map((p) => ({ type: 'presence' as const, presence: p })),
       ]);
     }
     try {
-      await this.resume.resume(connection);
+      await this.#resume.resume(connection);
     } catch (error) {
       if (error instanceof PerchError && error.transient) throw error;
       // Resume failed for good: forget the cursors and fetch everything afresh.
-      await this.resume.resyncAll();
-      await this.resume.resume(connection);
+      await this.#resume.resyncAll();
+      await this.#resume.resume(connection);
     }
-    this.outbox.kick();
-    if (this.capabilities.feed) await this.commands.feed({ source: { kind: 'home' }, limit: 30 });
+    this.#outbox.kick();
+    if (this.capabilities.feed) await this.#commands.feed();
   }
 
-  private onTab(message: TabMessage): void {
+  #onTab(message: TabMessage): void {
     switch (message.t) {
       case 'changes':
         for (const c of message.changes) {
-          if (c.type === 'conversation') this.records.set(c.record.conversation.id, c.record);
-          else if (c.type === 'outbox') this.queue.set(c.entry.clientId, c.entry);
-          else if (c.type === 'unqueue') this.queue.delete(c.entry.clientId);
+          if (c.type === 'conversation') this.#records.set(c.record.conversation.id, c.record);
+          else if (c.type === 'outbox') this.#queue.set(c.entry.clientId, c.entry);
+          else if (c.type === 'unqueue') this.#queue.delete(c.entry.clientId);
         }
-        this.apply(message.changes);
-        if (this.leader) this.outbox.kick();
+        this.#apply(message.changes);
+        if (this.#leader) this.#outbox.kick();
         break;
       case 'status':
-        if (!this.leader) this.connector.transition({ ...message.status, leader: false });
+        if (!this.#leader) this.#connector.transition({ ...message.status, leader: false });
         break;
       case 'hello':
-        if (this.leader) this.tabs?.send({ t: 'status', status: this.status.get() });
+        if (this.#leader) this.#tabs?.send({ t: 'status', status: this.status.get() });
         break;
       case 'emit':
-        if (!this.leader) this.emitter.emit(message.event, ...(message.args as [never]));
+        if (!this.#leader) this.#emitter.emit(message.event, ...(message.args as [never]));
         break;
       case 'call':
-        if (this.leader) {
-          const run = this.commands[message.method as CommandName] as (...a: unknown[]) => Promise<unknown>;
+        if (this.#leader) {
+          const run = this.#commands[message.method as CommandName] as (...a: unknown[]) => Promise<unknown>;
           void Promise.resolve()
-            .then(() => run(...message.args))
+            .then(() => run.apply(this.#commands, message.args))
             .then(
-              (value) => this.tabs?.send({ t: 'reply', id: message.id, value }),
+              (value) => this.#tabs?.send({ t: 'reply', id: message.id, value }),
               (e: unknown) => {
                 const error = e instanceof PerchError ? e : new PerchError('internal', describe(e));
-                this.tabs?.send({ t: 'reply', id: message.id, error: { code: error.code, message: error.message } });
+                this.#tabs?.send({ t: 'reply', id: message.id, error: { code: error.code, message: error.message } });
               },
             );
         }
         break;
       case 'reply': {
-        const call = this.calls.get(message.id);
-        this.calls.delete(message.id);
+        const call = this.#calls.get(message.id);
+        this.#calls.delete(message.id);
         if (message.error) call?.reject(new PerchError(message.error.code, message.error.message));
         else call?.resolve(message.value);
         break;
       }
     }
   }
-}
-
-function checked(text: string, what: string): string {
-  const valid = validateText(text, what);
-  if (!valid.ok) throw new PerchError('bad_request', valid.error);
-  return valid.value;
 }
 
 function describe(error: unknown): string {

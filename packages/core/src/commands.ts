@@ -1,4 +1,5 @@
 import type { Contact, Conversation, FeedSource, Id, Message, Post, PresenceShow, User } from '@perch/protocol';
+import { validateText } from '@perch/protocol';
 import { PerchError, type BackendConnection, type MessagePage, type PostPage } from './backend.js';
 import type { Change } from './changes.js';
 import type { CoreContext } from './context.js';
@@ -11,129 +12,162 @@ const TYPING_REFRESH = 3_000;
  * through the BroadcastChannel. Arguments and results are plain data for that reason.
  */
 export class LeaderCommands {
-  private readonly typingSent = new Map<Id, number>();
+  readonly #typingSent = new Map<Id, number>();
 
-  constructor(
-    private readonly core: CoreContext,
-    private readonly resume: Resume,
-  ) {}
+    readonly #core: CoreContext;
+  readonly #resume: Resume;
 
-  private connection(): BackendConnection {
-    const connection = this.core.connection();
+  constructor(core: CoreContext, resume: Resume) {
+    this.#core = core;
+    this.#resume = resume;
+  }
+
+  #connection(): BackendConnection {
+    const connection = this.#core.connection();
     if (!connection) throw new PerchError('unavailable', 'Perch is offline; this needs a connection. Try again once the status is online.');
     return connection;
   }
 
+  /** Opens (or finds) the direct conversation with a user. */
   async openDirect(userId: Id): Promise<Conversation> {
-    const c = await this.connection().openDirect(userId);
-    await this.resume.conversation(c);
+    const c = await this.#connection().openDirect(userId);
+    await this.#resume.conversation(c);
     return c;
   }
 
-  async createGroup(input: { title: string; members: Id[] }): Promise<Conversation> {
-    const c = await this.connection().createGroup(input);
-    await this.resume.conversation(c);
+  /** Creates a group conversation with the user and `memberIds`. */
+  async createGroup(title: string, memberIds: Id[]): Promise<Conversation> {
+    const c = await this.#connection().createGroup({ title, members: memberIds });
+    await this.#resume.conversation(c);
     return c;
   }
 
-  /** Moves the read marker locally at once (it works offline) and tells the server when connected. */
-  async markRead(conversationId: Id, seq: number): Promise<void> {
-    const old = this.core.records.get(conversationId);
-    if (!old || seq <= old.conversation.readSeq) return;
-    const record = { ...old, conversation: { ...old.conversation, readSeq: Math.min(seq, old.conversation.lastSeq) } };
-    this.core.records.set(conversationId, record);
-    await this.core.commit([{ type: 'conversation', record }]);
-    await this.core.connection()?.markRead({ conversationId, seq: record.conversation.readSeq });
+  /** Marks everything up to `seq` (default: the newest) read; works offline and is sent on reconnect. */
+  async markRead(conversationId: Id, seq?: number): Promise<void> {
+    const old = this.#core.records.get(conversationId);
+    if (!old) return;
+    const readSeq = Math.min(seq ?? old.conversation.lastSeq, old.conversation.lastSeq);
+    if (readSeq <= old.conversation.readSeq) return;
+    const record = { ...old, conversation: { ...old.conversation, readSeq } };
+    this.#core.records.set(conversationId, record);
+    await this.#core.commit([{ type: 'conversation', record }]);
+    await this.#core.connection()?.markRead({ conversationId, seq: readSeq });
   }
 
-  /** Sends `on` at most every few seconds while typing continues, and `off` once. */
+  /** Says whether the user is typing: `on` at most every few seconds, `off` once; never throws. */
   async setTyping(conversationId: Id, on: boolean): Promise<void> {
-    const last = this.typingSent.get(conversationId) ?? 0;
-    if (on && Date.now() - last < TYPING_REFRESH) return;
-    if (!on && !last) return;
-    if (on) this.typingSent.set(conversationId, Date.now());
-    else this.typingSent.delete(conversationId);
-    await this.connection().setTyping({ conversationId, on });
+    const last = this.#typingSent.get(conversationId) ?? 0;
+    if (!this.#core.capabilities.typing || (on ? Date.now() - last < TYPING_REFRESH : !last)) return;
+    if (on) this.#typingSent.set(conversationId, Date.now());
+    else this.#typingSent.delete(conversationId);
+    await this.#core.connection()?.setTyping({ conversationId, on }).catch(() => {});
   }
 
-  async edit(input: { conversationId: Id; id: Id; text: string }): Promise<Message> {
-    return this.absorb(await this.connection().editMessage(input));
+  /** Edits one of the user's own messages. */
+  async edit(conversationId: Id, id: Id, text: string): Promise<Message> {
+    return this.#absorb(await this.#connection().editMessage({ conversationId, id, text: checkedText(text, 'Message') }));
   }
 
-  async delete(input: { conversationId: Id; id: Id }): Promise<Message> {
-    return this.absorb(await this.connection().deleteMessage(input));
+  /** Deletes one of the user's own messages (the text is emptied for everyone). */
+  async delete(conversationId: Id, id: Id): Promise<Message> {
+    return this.#absorb(await this.#connection().deleteMessage({ conversationId, id }));
   }
 
-  /** Fetches older messages and files them under the conversation (extending the cached floor). */
-  async history(input: { conversationId: Id; before: number; limit: number }): Promise<MessagePage> {
-    const page = await this.connection().history(input);
-    const record = this.core.records.get(input.conversationId);
-    if (record) {
-      const changes: Change[] = [];
-      this.resume.absorb(record, page.messages, changes);
-      await this.core.commit(changes);
-    }
+  /** Fetches older messages from the server and files them under the conversation. */
+  async older(input: { conversationId: Id; before: number; limit: number }): Promise<MessagePage> {
+    const page = await this.#connection().history(input);
+    await this.#resume.file(input.conversationId, page.messages);
     return page;
   }
 
-  async feed(input: { source: FeedSource; before?: Id; limit: number }): Promise<PostPage> {
-    const page = await this.connection().feed(input);
-    if (input.source.kind === 'home') await this.core.commit(page.posts.map((post) => ({ type: 'post', post })));
+  /** A page of a timeline (home by default), newest first; home posts also enter `timeline`. */
+  async feed(options: { source?: FeedSource; before?: Id; limit?: number } = {}): Promise<PostPage> {
+    const source = options.source ?? { kind: 'home' };
+    const input = { source, limit: options.limit ?? 30 };
+    const page = await this.#connection().feed(options.before ? { ...input, before: options.before } : input);
+    if (source.kind === 'home') await this.#core.commit(page.posts.map((post) => ({ type: 'post', post })));
     return page;
   }
 
-  async like(input: { postId: Id; on: boolean }): Promise<Post> {
-    const post = await this.connection().like(input);
-    await this.core.commit([{ type: 'post', post }]);
+  /** Likes (or, with `on = false`, unlikes) a post. */
+  async like(postId: Id, on = true): Promise<Post> {
+    const post = await this.#connection().like({ postId, on });
+    await this.#core.commit([{ type: 'post', post }]);
     return post;
   }
 
-  follow(input: { userId: Id; on: boolean }): Promise<void> {
-    return this.connection().follow(input);
+  /** Follows (or unfollows) a user's status updates. */
+  follow(userId: Id, on = true): Promise<void> {
+    return this.#connection().follow({ userId, on });
   }
 
-  async setPresence(input: { show: Exclude<PresenceShow, 'offline'>; status?: string }): Promise<void> {
-    await this.connection().setPresence(input);
-    const me = this.core.me();
-    if (me) await this.core.commit([{ type: 'presence', presence: { userId: me, ...input } }]);
+  /**
+   * Sets the user's availability and personal status message. Presence needs a connection, so
+   * the backend validates it (a `bad_request` says what is wrong).
+   */
+  async setPresence(presence: { show: Exclude<PresenceShow, 'offline'>; status?: string }): Promise<void> {
+    await this.#connection().setPresence(presence);
+    const me = this.#core.me();
+    if (me) await this.#core.commit([{ type: 'presence', presence: { userId: me, ...presence } }]);
   }
 
+  /** Everyone in the organisation (capability `directory`). */
   async directory(): Promise<User[]> {
-    const users = await this.connection().directory();
-    await this.core.commit([{ type: 'users', users }]);
+    const users = await this.#connection().directory();
+    await this.#core.commit([{ type: 'users', users }]);
     return users;
   }
 
+  /** A user's profile. */
   profile(userId: Id): Promise<User> {
-    return this.connection().profile(userId);
+    return this.#connection().profile(userId);
   }
 
-  async addContact(input: { userId: Id; groups: string[] }): Promise<Contact> {
-    const contact = await this.connection().addContact(input);
-    await this.core.commit([{ type: 'contact', contact }]);
+  /** Adds a user to the buddy list, filed under `groups`. */
+  async addContact(userId: Id, groups: string[] = []): Promise<Contact> {
+    const contact = await this.#connection().addContact({ userId, groups });
+    await this.#core.commit([{ type: 'contact', contact }]);
     return contact;
   }
 
+  /** Removes a user from the buddy list. */
   async removeContact(userId: Id): Promise<void> {
-    await this.connection().removeContact(userId);
-    const contact = this.core.view.contacts.get(userId);
-    if (contact) await this.core.commit([{ type: 'contact', contact, removed: true }]);
+    await this.#connection().removeContact(userId);
+    const contact = this.#core.view.contacts.get(userId);
+    if (contact) await this.#core.commit([{ type: 'contact', contact, removed: true }]);
   }
 
-  private async absorb(message: Message): Promise<Message> {
-    const record = this.core.records.get(message.conversationId);
-    if (record) {
-      const changes: Change[] = [];
-      this.resume.absorb(record, [message], changes);
-      await this.core.commit(changes);
-    }
+  async #absorb(message: Message): Promise<Message> {
+    await this.#resume.file(message.conversationId, [message]);
     return message;
   }
+
 }
 
 /** The commands a follower tab may ask the leader to run. */
-export type Commands = Omit<LeaderCommands, never>;
-/** Their names. */
-export type CommandName = {
-  [K in keyof LeaderCommands]: LeaderCommands[K] extends (...args: never[]) => Promise<unknown> ? K : never;
-}[keyof LeaderCommands];
+export type CommandName = keyof LeaderCommands;
+
+/** The commands the client offers as its own methods, unchanged. */
+export const FORWARDED = [
+  'openDirect',
+  'createGroup',
+  'markRead',
+  'setTyping',
+  'edit',
+  'delete',
+  'feed',
+  'like',
+  'follow',
+  'setPresence',
+  'directory',
+  'profile',
+  'addContact',
+  'removeContact',
+] as const satisfies readonly CommandName[];
+
+/** Checks message or post text, throwing a `bad_request` PerchError with the reason. */
+export function checkedText(text: string, what: string): string {
+  const valid = validateText(text, what);
+  if (!valid.ok) throw new PerchError('bad_request', valid.error);
+  return valid.value;
+}

@@ -39,97 +39,107 @@ export interface ConnectorHooks {
  * use exponential backoff with full jitter and never come sooner than the server's retry-after.
  */
 export class Connector {
-  private readonly state = atom<ConnectionStatus>({ state: 'offline', attempt: 0, leader: true });
+  readonly #state = atom<ConnectionStatus>({ state: 'offline', attempt: 0, leader: true });
   /** The status, as a store. */
-  readonly status: ReadableStore<ConnectionStatus> = this.state;
+  readonly status: ReadableStore<ConnectionStatus> = this.#state;
   /** The open connection, while online. */
   connection: BackendConnection | undefined;
-  private wanted = false;
-  private generation = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  #wanted = false;
+  #generation = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+    readonly #backend: Backend;
+  readonly #auth: AuthSource;
+  readonly #hooks: ConnectorHooks;
+  readonly #backoff: BackoffOptions;
 
   constructor(
-    private readonly backend: Backend,
-    private readonly auth: AuthSource,
-    private readonly hooks: ConnectorHooks,
-    private readonly backoff: BackoffOptions = {},
-  ) {}
+    backend: Backend,
+    auth: AuthSource,
+    hooks: ConnectorHooks,
+    backoff: BackoffOptions = {},
+  ) {
+    this.#backend = backend;
+    this.#auth = auth;
+    this.#hooks = hooks;
+    this.#backoff = backoff;
+  }
 
   /** Starts connecting (and reconnecting) until `stop`. */
   start(): void {
-    this.wanted = true;
-    if (this.state.get().state === 'offline') void this.attempt();
+    this.#wanted = true;
+    if (this.#state.get().state === 'offline') void this.#attempt();
   }
 
   /** Closes the connection and stops reconnecting. */
   stop(): void {
-    this.wanted = false;
-    this.generation++;
-    clearTimeout(this.timer);
-    this.drop();
+    this.#wanted = false;
+    this.#generation++;
+    clearTimeout(this.#timer);
+    this.#drop();
     this.transition({ state: 'offline', attempt: 0, retryAt: undefined });
   }
 
   /** Tries at once instead of waiting out the backoff (e.g. when the browser comes back online). */
   retryNow(): void {
-    if (this.wanted && this.state.get().state === 'reconnecting') {
-      clearTimeout(this.timer);
-      void this.attempt();
+    if (this.#wanted && this.#state.get().state === 'reconnecting') {
+      clearTimeout(this.#timer);
+      void this.#attempt();
     }
   }
 
   /** Changes the status; the one place that does. */
   transition(patch: Partial<ConnectionStatus>): void {
-    const next = { ...this.state.get(), ...patch };
+    const next = { ...this.#state.get(), ...patch };
     if (patch.state && patch.state !== 'reconnecting') delete next.retryAt;
-    this.state.set(next);
+    this.#state.set(next);
   }
 
-  private async attempt(): Promise<void> {
-    const generation = ++this.generation;
+  async #attempt(): Promise<void> {
+    const generation = ++this.#generation;
     this.transition({ state: 'connecting' });
     let connection: BackendConnection | undefined;
     try {
-      const auth = typeof this.auth === 'function' ? await this.auth() : this.auth;
-      if (generation !== this.generation) return;
-      connection = await this.backend.connect(auth, {
-        ...this.hooks.listener,
+      const auth = typeof this.#auth === 'function' ? await this.#auth() : this.#auth;
+      if (generation !== this.#generation) return;
+      connection = await this.#backend.connect(auth, {
+        ...this.#hooks.listener,
         closed: (reason) => {
-          if (this.connection === connection) this.lost(reason);
+          if (this.connection === connection) this.#lost(reason);
         },
       });
-      if (generation !== this.generation) return connection.close();
+      if (generation !== this.#generation) return connection.close();
       this.connection = connection;
       this.transition({ state: 'online', error: undefined });
-      await this.hooks.opened(connection);
+      await this.#hooks.opened(connection);
       if (this.connection === connection) this.transition({ attempt: 0 });
     } catch (error) {
-      if (generation !== this.generation || (connection && this.connection !== connection)) return;
+      if (generation !== this.#generation || (connection && this.connection !== connection)) return;
       const e = toPerchError(error);
-      this.lost({ code: e.code, message: e.message, retryAfter: e.retryAfter });
+      this.#lost({ code: e.code, message: e.message, retryAfter: e.retryAfter });
     }
   }
 
-  private lost(reason: CloseReason): void {
-    this.drop();
-    if (!this.wanted) return;
+  #lost(reason: CloseReason): void {
+    this.#drop();
+    if (!this.#wanted) return;
     const error = { code: reason.code, message: reason.message };
     // Fixed credentials that the server refused will be refused again: stop and say so.
-    if ((reason.code === 'unauthorized' || reason.code === 'forbidden') && typeof this.auth !== 'function') {
-      this.wanted = false;
+    if ((reason.code === 'unauthorized' || reason.code === 'forbidden') && typeof this.#auth !== 'function') {
+      this.#wanted = false;
       this.transition({ state: 'offline', error });
       return;
     }
-    const attempt = this.state.get().attempt;
-    const delay = backoffDelay(attempt, this.backoff, reason.retryAfter);
+    const attempt = this.#state.get().attempt;
+    const delay = backoffDelay(attempt, this.#backoff, reason.retryAfter);
     this.transition({ state: 'reconnecting', attempt: attempt + 1, retryAt: Date.now() + delay, error });
-    const generation = this.generation;
-    this.timer = setTimeout(() => {
-      if (generation === this.generation) void this.attempt();
+    const generation = this.#generation;
+    this.#timer = setTimeout(() => {
+      if (generation === this.#generation) void this.#attempt();
     }, delay);
   }
 
-  private drop(): void {
+  #drop(): void {
     const connection = this.connection;
     this.connection = undefined;
     connection?.close();

@@ -1,5 +1,5 @@
 import type { Id } from '@perch/protocol';
-import type { BackendConnection } from './backend.js';
+import type { BackendCapabilities, BackendConnection } from './backend.js';
 import type { Change, ConversationRecord, OutboxEntry } from './changes.js';
 import type { ClientEvents } from './events.js';
 import type { View } from './view.js';
@@ -10,6 +10,7 @@ import type { View } from './view.js';
  * cache holds the change.
  */
 export interface CoreContext {
+  readonly capabilities: BackendCapabilities;
   readonly view: View;
   /** Sync bookkeeping per conversation, ahead of the view. */
   readonly records: Map<Id, ConversationRecord>;

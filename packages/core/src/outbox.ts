@@ -12,37 +12,40 @@ import type { Resume } from './resume.js';
  * lane goes on; a lost connection stops the lane until the next connection restarts it.
  */
 export class Outbox {
-  private readonly lanes = new Set<string>();
+  readonly #lanes = new Set<string>();
 
-  constructor(
-    private readonly core: CoreContext,
-    private readonly resume: Resume,
-  ) {}
+    readonly #core: CoreContext;
+  readonly #resume: Resume;
+
+  constructor(core: CoreContext, resume: Resume) {
+    this.#core = core;
+    this.#resume = resume;
+  }
 
   /** Starts a worker for every lane that has pending entries and none running. */
   kick(): void {
-    const connection = this.core.connection();
+    const connection = this.#core.connection();
     if (!connection) return;
-    for (const entry of this.core.queue.values()) {
+    for (const entry of this.#core.queue.values()) {
       const lane = laneOf(entry);
-      if (entry.state === 'pending' && !this.lanes.has(lane)) void this.run(connection, lane);
+      if (entry.state === 'pending' && !this.#lanes.has(lane)) void this.#run(connection, lane);
     }
   }
 
-  private next(lane: string): OutboxEntry | undefined {
+  #next(lane: string): OutboxEntry | undefined {
     let first: OutboxEntry | undefined;
-    for (const e of this.core.queue.values()) {
+    for (const e of this.#core.queue.values()) {
       if (e.state === 'pending' && laneOf(e) === lane && (!first || e.order < first.order)) first = e;
     }
     return first;
   }
 
-  private async run(connection: BackendConnection, lane: string): Promise<void> {
-    this.lanes.add(lane);
+  async #run(connection: BackendConnection, lane: string): Promise<void> {
+    this.#lanes.add(lane);
     let entry: OutboxEntry | undefined;
     let attempt = 0;
     try {
-      while (this.core.connection() === connection && (entry = this.next(lane))) {
+      while (this.#core.connection() === connection && (entry = this.#next(lane))) {
         try {
           if (entry.kind === 'message') {
             const message = await connection.sendMessage({
@@ -52,17 +55,17 @@ export class Outbox {
               createdAt: entry.createdAt,
             });
             // If the echo came first, the entry already left the queue and this only dedupes.
-            await this.resume.receive(message);
+            await this.#resume.receive(message);
           } else {
             const input = { clientId: entry.clientId, text: entry.text, createdAt: entry.createdAt };
             const post = await connection.post(entry.replyTo ? { ...input, replyTo: entry.replyTo } : input);
-            await this.posted(entry, post);
+            await this.published(post);
           }
           attempt = 0;
         } catch (error) {
           const e = toPerchError(error);
           if (!e.transient) {
-            await this.fail(entry, e);
+            await this.#fail(entry, e);
           } else if (e.code === 'unavailable') {
             return; // the connection is gone; the next one restarts this lane
           } else {
@@ -71,23 +74,29 @@ export class Outbox {
         }
       }
     } finally {
-      this.lanes.delete(lane);
+      this.#lanes.delete(lane);
       // A newer connection may have kicked while this worker was finishing.
-      if (this.core.connection() && this.core.connection() !== connection) this.kick();
+      if (this.#core.connection() && this.#core.connection() !== connection) this.kick();
     }
   }
 
-  private posted(entry: OutboxEntry, post: Post): Promise<void> {
+  /** A published post (our ack, or an event): files it, and takes it out of the queue if it was ours. */
+  published(post: Post): Promise<void> {
     const changes: Change[] = [{ type: 'post', post }];
-    if (this.core.queue.delete(entry.clientId)) changes.push({ type: 'unqueue', entry });
-    return this.core.commit(changes);
+    const entry = post.authorId === this.#core.me() ? this.#core.queue.get(post.clientId) : undefined;
+    if (entry) {
+      this.#core.queue.delete(post.clientId);
+      changes.push({ type: 'unqueue', entry });
+    }
+    return this.#core.commit(changes).then(() => this.#core.emit('post', post));
   }
 
-  private async fail(entry: OutboxEntry, error: PerchError): Promise<void> {
+
+  async #fail(entry: OutboxEntry, error: PerchError): Promise<void> {
     const failed: OutboxEntry = { ...entry, state: 'failed', error: { code: error.code, message: error.message } };
-    this.core.queue.set(entry.clientId, failed);
-    await this.core.commit([{ type: 'outbox', entry: failed }]);
-    this.core.emit('error', error);
+    this.#core.queue.set(entry.clientId, failed);
+    await this.#core.commit([{ type: 'outbox', entry: failed }]);
+    this.#core.emit('error', error);
   }
 }
 

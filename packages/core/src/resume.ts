@@ -20,33 +20,37 @@ const EMPTY = (conversation: Conversation): ConversationRecord => ({
  * serves a cursor.
  */
 export class Resume {
-  private readonly running = new Map<Id, Promise<void>>();
-  private readonly again = new Set<Id>();
+  readonly #running = new Map<Id, Promise<void>>();
+  readonly #again = new Set<Id>();
 
-  constructor(private readonly core: CoreContext) {}
+    readonly #core: CoreContext;
+
+  constructor(core: CoreContext) {
+    this.#core = core;
+  }
 
   /** After (re)connecting: refresh every conversation, push read markers made offline, catch up. */
   async resume(connection: BackendConnection): Promise<void> {
     const list = await connection.conversations();
     const unsentReads: Array<[Id, number]> = [];
     const changes: Change[] = list.map((c) => {
-      const localRead = this.core.records.get(c.id)?.conversation.readSeq ?? 0;
+      const localRead = this.#core.records.get(c.id)?.conversation.readSeq ?? 0;
       if (localRead > c.readSeq) unsentReads.push([c.id, localRead]);
       return { type: 'conversation', record: this.merge(c) };
     });
-    await this.core.commit(changes);
+    await this.#core.commit(changes);
     for (const [conversationId, seq] of unsentReads) void connection.markRead({ conversationId, seq }).catch(() => {});
     await Promise.all(list.map((c) => this.catchUp(connection, c.id)));
   }
 
   /** Forgets every conversation's messages so the next resume fetches them afresh. */
   async resyncAll(): Promise<void> {
-    await this.core.commit([...this.core.records.keys()].flatMap((id) => this.resetChanges(id)));
+    await this.#core.commit([...this.#core.records.keys()].flatMap((id) => this.#resetChanges(id)));
   }
 
   /** Updates the head record from the server's copy of a conversation; markers never move back. */
   merge(c: Conversation): ConversationRecord {
-    const old = this.core.records.get(c.id);
+    const old = this.#core.records.get(c.id);
     const record: ConversationRecord = old
       ? {
           ...old,
@@ -57,30 +61,30 @@ export class Resume {
           },
         }
       : EMPTY(c);
-    this.core.records.set(c.id, record);
+    this.#core.records.set(c.id, record);
     return record;
   }
 
   /** A live message from the backend. Returns once it is persisted and applied. */
   receive(message: Message): Promise<void> {
     const id = message.conversationId;
-    const record = this.core.records.get(id);
-    const connection = this.core.connection();
-    if (!record) return connection ? this.refresh(connection) : Promise.resolve();
+    const record = this.#core.records.get(id);
+    const connection = this.#core.connection();
+    if (!record) return connection ? this.#refresh(connection) : Promise.resolve();
     const changes: Change[] = [];
-    const mine = message.senderId === this.core.me();
-    const entry = mine ? this.core.queue.get(message.clientId) : undefined;
+    const mine = message.senderId === this.#core.me();
+    const entry = mine ? this.#core.queue.get(message.clientId) : undefined;
     if (entry) {
       // The echo of our own message, perhaps before its ack: it leaves the outbox here.
-      this.core.queue.delete(message.clientId);
+      this.#core.queue.delete(message.clientId);
       changes.push({ type: 'unqueue', entry });
     }
     const { next, fresh } = this.absorb(record, [message], changes);
     if (mine) next.conversation.readSeq = Math.max(next.conversation.readSeq, message.seq!);
-    const done = this.core.commit(changes).then(() => {
-      for (const m of fresh) if (!entry) this.core.emit('message', m);
+    const done = this.#core.commit(changes).then(() => {
+      for (const m of fresh) if (!entry) this.#core.emit('message', m);
     });
-    if (connection && fresh.some((m) => m.senderId !== this.core.me())) {
+    if (connection && fresh.some((m) => m.senderId !== this.#core.me())) {
       void connection.markDelivered({ conversationId: id, seq: next.syncedSeq }).catch(() => {});
     }
     if (connection && next.ahead.length) void this.catchUp(connection, id).catch(() => {});
@@ -89,41 +93,41 @@ export class Resume {
 
   /** A conversation was created or changed on the server. */
   async conversation(c: Conversation): Promise<void> {
-    const known = this.core.records.has(c.id);
-    await this.core.commit([{ type: 'conversation', record: this.merge(c) }]);
-    const connection = this.core.connection();
+    const known = this.#core.records.has(c.id);
+    await this.#core.commit([{ type: 'conversation', record: this.merge(c) }]);
+    const connection = this.#core.connection();
     if (!known && connection) await this.catchUp(connection, c.id);
   }
 
   /** A member's delivery or read marker moved. */
   receipt(event: ReceiptEvent): Promise<void> {
-    const old = this.core.records.get(event.conversationId);
+    const old = this.#core.records.get(event.conversationId);
     if (!old) return Promise.resolve();
     const c = { ...old.conversation };
     const field = event.kind === 'read' ? 'readBy' : 'deliveredTo';
     const markers = { ...c[field] };
     markers[event.userId] = Math.max(markers[event.userId] ?? 0, event.seq);
     c[field] = markers;
-    if (event.userId === this.core.me() && event.kind === 'read') c.readSeq = Math.max(c.readSeq, event.seq);
+    if (event.userId === this.#core.me() && event.kind === 'read') c.readSeq = Math.max(c.readSeq, event.seq);
     const record = { ...old, conversation: c };
-    this.core.records.set(c.id, record);
-    return this.core.commit([{ type: 'conversation', record }]).then(() => this.core.emit('receipt', event));
+    this.#core.records.set(c.id, record);
+    return this.#core.commit([{ type: 'conversation', record }]).then(() => this.#core.emit('receipt', event));
   }
 
   /** Backfills one conversation up to its last seq; concurrent calls share one run. */
   catchUp(connection: BackendConnection, id: Id): Promise<void> {
-    const running = this.running.get(id);
+    const running = this.#running.get(id);
     if (running) {
-      this.again.add(id);
+      this.#again.add(id);
       return running;
     }
     const run = (async () => {
       do {
-        this.again.delete(id);
-        await this.fill(connection, id);
-      } while (this.again.has(id));
-    })().finally(() => this.running.delete(id));
-    this.running.set(id, run);
+        this.#again.delete(id);
+        await this.#fill(connection, id);
+      } while (this.#again.has(id));
+    })().finally(() => this.#running.delete(id));
+    this.#running.set(id, run);
     return run;
   }
 
@@ -157,13 +161,13 @@ export class Resume {
     const writes = [...fresh, ...messages.filter((m) => !fresh.includes(m) && (m.editedAt || m.deleted))];
     if (writes.length) changes.push({ type: 'messages', conversationId: r.conversation.id, messages: writes });
     changes.push({ type: 'conversation', record: r });
-    this.core.records.set(r.conversation.id, r);
+    this.#core.records.set(r.conversation.id, r);
     return { next: r, fresh };
   }
 
-  private async fill(connection: BackendConnection, id: Id): Promise<void> {
+  async #fill(connection: BackendConnection, id: Id): Promise<void> {
     for (;;) {
-      const r = this.core.records.get(id);
+      const r = this.#core.records.get(id);
       if (!r) return;
       const target = Math.max(r.conversation.lastSeq, ...r.ahead);
       const live = r.floorSeq > 0;
@@ -177,33 +181,41 @@ export class Resume {
           page = await connection.history({ conversationId: id, after: r.syncedSeq, limit: PAGE_SIZE });
         } catch (error) {
           if (toPerchError(error).code !== 'cursor_expired') throw error;
-          await this.core.commit(this.resetChanges(id));
+          await this.#core.commit(this.#resetChanges(id));
           continue;
         }
       }
-      const changes: Change[] = [];
-      const current = this.core.records.get(id)!;
-      const { next, fresh } = this.absorb(current, page.messages, changes);
-      await this.core.commit(changes);
-      if (live) for (const m of fresh) if (m.senderId !== this.core.me()) this.core.emit('message', m);
+      const current = this.#core.records.get(id)!;
+      const { next, fresh } = (await this.file(id, page.messages))!;
+      if (live) for (const m of fresh) if (m.senderId !== this.#core.me()) this.#core.emit('message', m);
       if (next.syncedSeq === current.syncedSeq && next.floorSeq === current.floorSeq) return;
     }
   }
 
-  private resetChanges(id: Id): Change[] {
-    const r = this.core.records.get(id);
+  /** Files fetched or changed messages under their conversation; resolves once persisted and applied. */
+  async file(conversationId: Id, messages: Message[]): Promise<{ next: ConversationRecord; fresh: Message[] } | undefined> {
+    const record = this.#core.records.get(conversationId);
+    if (!record) return;
+    const changes: Change[] = [];
+    const result = this.absorb(record, messages, changes);
+    await this.#core.commit(changes);
+    return result;
+  }
+
+  #resetChanges(id: Id): Change[] {
+    const r = this.#core.records.get(id);
     if (!r) return [];
     const record = EMPTY(r.conversation);
-    this.core.records.set(id, record);
+    this.#core.records.set(id, record);
     return [{ type: 'reset', conversationId: id }, { type: 'conversation', record }];
   }
 
-  private refreshing: Promise<void> | undefined;
+  #refreshing: Promise<void> | undefined;
 
   /** A message for a conversation not known yet: fetch the list again (one fetch at a time). */
-  private refresh(connection: BackendConnection): Promise<void> {
-    return (this.refreshing ??= this.resume(connection)
+  #refresh(connection: BackendConnection): Promise<void> {
+    return (this.#refreshing ??= this.resume(connection)
       .catch(() => {})
-      .finally(() => (this.refreshing = undefined)));
+      .finally(() => (this.#refreshing = undefined)));
   }
 }

@@ -18,8 +18,6 @@ export interface CacheStore {
 export interface RangeOptions {
   /** Only keys strictly below this one. */
   below?: string;
-  /** Only keys strictly above this one. */
-  above?: string;
   limit?: number;
   reverse?: boolean;
 }

@@ -13,7 +13,7 @@ export async function openIdbStore(name: string): Promise<CacheStore> {
     kind: 'persistent',
     get: <T>(key: string) => use('readonly', (store) => promisifyRequest(store.get(key) as IDBRequest<T | undefined>)),
     range<T>(prefix: string, options: RangeOptions = {}) {
-      const range = IDBKeyRange.bound(options.above ?? prefix, options.below ?? prefixEnd(prefix), true, true);
+      const range = IDBKeyRange.bound(prefix, options.below ?? prefixEnd(prefix), true, true);
       return use('readonly', (store) => {
         const out: Array<[string, T]> = [];
         const request = store.openCursor(range, options.reverse ? 'prev' : 'next');

@@ -8,9 +8,8 @@ export function memoryStore(): CacheStore {
     kind: 'memory',
     get: async <T>(key: string) => clone(data.get(key) as T | undefined),
     async range<T>(prefix: string, options: RangeOptions = {}) {
-      const low = options.above ?? prefix;
       const high = options.below ?? prefixEnd(prefix);
-      const keys = [...data.keys()].filter((key) => key.startsWith(prefix) && key > low && key < high).sort();
+      const keys = [...data.keys()].filter((key) => key.startsWith(prefix) && key < high).sort();
       if (options.reverse) keys.reverse();
       return keys.slice(0, options.limit ?? Infinity).map((key): [string, T] => [key, clone(data.get(key) as T)]);
     },
