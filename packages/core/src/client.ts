@@ -191,8 +191,8 @@ export class PerchClient {
   /** Closes the connection, gives up this tab's leadership and stops reconnecting. The cache stays. */
   async disconnect(): Promise<void> {
     this.#started = false;
+    this.#connector.stop(); // followers see 'offline' until one of them takes over
     this.#leader = false;
-    this.#connector.stop();
     for (const stop of this.#stopListening.splice(0)) stop();
     this.#tabs?.close();
     this.#tabs = undefined;

@@ -67,8 +67,9 @@ export class Connector {
 
   /** Starts connecting (and reconnecting) until `stop`. */
   start(): void {
+    if (this.#wanted) return;
     this.#wanted = true;
-    if (this.#state.get().state === 'offline') void this.#attempt();
+    void this.#attempt();
   }
 
   /** Closes the connection and stops reconnecting. */

@@ -8,7 +8,9 @@ import { prefixEnd, type CacheStore, type RangeOptions } from './cache-store.js'
 export async function openIdbStore(name: string): Promise<CacheStore> {
   if (!globalThis.indexedDB) throw new Error('IndexedDB is not available here.');
   const use: UseStore = createStore(name, 'kv');
-  await use('readonly', (store) => promisifyRequest(store.count()));
+  // Let another tab upgrade or delete the database instead of blocking it; later writes then
+  // fail and the client goes on in memory (and says so).
+  await use('readonly', (store) => (store.transaction.db.onversionchange = () => store.transaction.db.close()));
   return {
     kind: 'persistent',
     get: <T>(key: string) => use('readonly', (store) => promisifyRequest(store.get(key) as IDBRequest<T | undefined>)),

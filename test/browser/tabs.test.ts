@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import type { PerchClient } from '@perch/core';
+import { confirmed, createHub, tabOf, until, wipeDatabases } from './helpers.js';
+
+describe('many tabs, one connection (Web Locks + BroadcastChannel + IndexedDB)', () => {
+  const open: PerchClient[] = [];
+  const tab = (...args: Parameters<typeof tabOf>) => {
+    const client = tabOf(...args);
+    open.push(client);
+    return client;
+  };
+  beforeEach(wipeDatabases);
+  afterEach(async () => {
+    for (const c of open.splice(0)) await c.disconnect();
+    await wipeDatabases();
+  });
+
+  it('holds one connection for two tabs, and both show every message', async () => {
+    const hub = createHub();
+    const bob = tab(hub, 'bob', { tabs: 'single' });
+    await bob.connect();
+    const first = tab(hub, 'alice');
+    await first.connect();
+    const second = tab(hub, 'alice');
+    void second.connect();
+    await until(() => second.status.get().state === 'online', 'the second tab mirrors the online status');
+    expect(second.status.get().leader).to.equal(false);
+    expect(first.status.get().leader).to.equal(true);
+    expect(hub.connectionCount('alice')).to.equal(1);
+
+    // A command from the follower runs in the leader.
+    const conversation = await second.openDirect('bob');
+    await until(() => first.conversations.get().some((c) => c.id === conversation.id), 'the leader files it');
+    bob.send(conversation.id, 'hi both tabs');
+    second.send(conversation.id, 'sent from the second tab');
+    for (const client of [first, second, bob]) {
+      await until(() => confirmed(client, conversation.id).length === 2, 'every tab shows both messages');
+    }
+    expect(hub.messages(conversation.id).map((m) => m.text).sort()).to.deep.equal(['hi both tabs', 'sent from the second tab']);
+    expect(hub.connectionCount('alice')).to.equal(1);
+  });
+
+  it('hands over when the leader tab closes mid-send: nothing lost, nothing doubled', async () => {
+    const hub = createHub();
+    const bob = tab(hub, 'bob', { tabs: 'single' });
+    await bob.connect();
+    const leader = tab(hub, 'alice');
+    await leader.connect();
+    const follower = tab(hub, 'alice');
+    void follower.connect();
+    await until(() => follower.status.get().state === 'online', 'follower online');
+    const { id } = await leader.openDirect('bob');
+    await until(() => follower.conversations.get().some((c) => c.id === id), 'follower knows the conversation');
+
+    hub.faults.latency = 25; // keep sends in flight when the leader goes away
+    const texts: string[] = [];
+    for (let i = 0; i < 5; i++) texts.push(leader.send(id, `leader ${i}`).text);
+    for (let i = 0; i < 5; i++) texts.push(follower.send(id, `follower ${i}`).text);
+    await until(() => follower.messages(id).get().length === 10, 'the follower shows all ten queued');
+    await new Promise((r) => setTimeout(r, 30)); // the first send is on the wire
+    await leader.disconnect(); // the leader tab closes
+
+    await until(() => follower.status.get().leader && follower.status.get().state === 'online', 'the follower takes over');
+    await until(() => confirmed(bob, id).length === 10, 'bob receives all ten', 15_000);
+    const onServer = hub.messages(id);
+    expect(onServer.length).to.equal(10);
+    expect(new Set(onServer.map((m) => m.clientId)).size).to.equal(10);
+    // Each tab's own messages keep their order.
+    const order = onServer.map((m) => m.text);
+    expect(order.filter((t) => t.startsWith('leader'))).to.deep.equal(texts.slice(0, 5));
+    expect(order.filter((t) => t.startsWith('follower'))).to.deep.equal(texts.slice(5));
+    await until(() => confirmed(follower, id).length === 10, 'the new leader shows all ten acknowledged');
+    expect(follower.messages(id).get().length).to.equal(10);
+  });
+
+  it('a reload with messages in the IndexedDB outbox delivers each once', async () => {
+    const hub = createHub();
+    const bob = tab(hub, 'bob', { tabs: 'single' });
+    await bob.connect();
+    const page = tab(hub, 'alice');
+    await page.connect();
+    const { id } = await page.openDirect('bob');
+    hub.setOffline(true);
+    await until(() => page.status.get().state !== 'online', 'offline');
+    for (let i = 0; i < 3; i++) page.send(id, `queued ${i}`);
+    await until(() => page.messages(id).get().length === 3, 'queued');
+    await page.disconnect();
+    const reloaded = tab(hub, 'alice');
+    await reloaded.messages(id).loaded;
+    expect(reloaded.messages(id).get().map((m) => m.state)).to.deep.equal(['pending', 'pending', 'pending']);
+    hub.setOffline(false);
+    await reloaded.connect();
+    await until(() => confirmed(bob, id).length === 3, 'delivered');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(hub.messages(id).map((m) => m.text)).to.deep.equal(['queued 0', 'queued 1', 'queued 2']);
+  });
+
+  it('falls back to memory and says so when IndexedDB refuses to open', async () => {
+    const hub = createHub();
+    const original = IDBFactory.prototype.open;
+    IDBFactory.prototype.open = () => {
+      throw new DOMException('The user denied permission to access the database.', 'SecurityError');
+    };
+    try {
+      const page = tab(hub, 'alice');
+      const reasons: string[] = [];
+      page.on('storage', (info) => reasons.push(`${info.mode}: ${info.reason}`));
+      await page.connect();
+      expect(page.storage.mode).to.equal('memory');
+      expect(reasons).to.have.length(1);
+      expect(reasons[0]).to.contain('SecurityError');
+      const { id } = await page.openDirect('bob');
+      page.send(id, 'works without IndexedDB');
+      await until(() => hub.messages(id).length === 1, 'delivered');
+    } finally {
+      IDBFactory.prototype.open = original;
+    }
+  });
+});
