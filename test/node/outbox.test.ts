@@ -150,3 +150,21 @@ test('bad input is refused with a clear error and nothing is queued', async () =
   await assert.rejects(alice.setPresence({ show: 'sleeping' as 'away' }), /must be one of/);
   assert.equal(alice.messages(id).get().length, 0);
 });
+
+test('a message sent to a conversation the client has not listed yet is filed once', async () => {
+  const { hub, alice, bob } = track(await alicePlusBob());
+  // carol opens a chat with alice; alice sends into it before her list knows it.
+  const carolConversation = hub.conversationsOf('alice').find((c) => c.members.includes('carol'));
+  assert.equal(carolConversation, undefined);
+  const carol = clientFor(hub, 'carol');
+  clients.push(carol);
+  await carol.connect();
+  const { id } = await carol.openDirect('alice');
+  alice.send(id, 'into a conversation I had not listed');
+  await until(() => confirmed(alice, id).length === 1, 'alice files it once the list is refreshed');
+  await until(() => confirmed(carol, id).length === 1, 'carol has it');
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(hub.messages(id).length, 1);
+  assert.equal(alice.messages(id).get().length, 1);
+  void bob;
+});

@@ -55,11 +55,13 @@ export class Outbox {
               createdAt: entry.createdAt,
             });
             // If the echo came first, the entry already left the queue and this only dedupes.
-            await this.#resume.receive(message);
+            // The next send does not wait for this write: acks are persisted in batches, and an
+            // ack lost to a crash only means a retry that the server dedupes.
+            void this.#resume.receive(message);
           } else {
             const input = { clientId: entry.clientId, text: entry.text, createdAt: entry.createdAt };
             const post = await connection.post(entry.replyTo ? { ...input, replyTo: entry.replyTo } : input);
-            await this.published(post);
+            void this.published(post);
           }
           attempt = 0;
         } catch (error) {

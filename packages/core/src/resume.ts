@@ -68,9 +68,7 @@ export class Resume {
   /** A live message from the backend. Returns once it is persisted and applied. */
   receive(message: Message): Promise<void> {
     const id = message.conversationId;
-    const record = this.#core.records.get(id);
     const connection = this.#core.connection();
-    if (!record) return connection ? this.#refresh(connection) : Promise.resolve();
     const changes: Change[] = [];
     const mine = message.senderId === this.#core.me();
     const entry = mine ? this.#core.queue.get(message.clientId) : undefined;
@@ -78,6 +76,12 @@ export class Resume {
       // The echo of our own message, perhaps before its ack: it leaves the outbox here.
       this.#core.queue.delete(message.clientId);
       changes.push({ type: 'unqueue', entry });
+    }
+    const record = this.#core.records.get(id);
+    if (!record) {
+      // A conversation not known yet: fetching the list files it, and this message with it.
+      if (connection) void this.#refresh(connection);
+      return this.#core.commit(changes);
     }
     const { next, fresh } = this.absorb(record, [message], changes);
     if (mine) next.conversation.readSeq = Math.max(next.conversation.readSeq, message.seq!);

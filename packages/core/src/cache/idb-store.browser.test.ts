@@ -8,7 +8,6 @@ import { keys } from './keys.js';
 const freshStore = (): Promise<CacheStore> => openIdbStore(`perch-test-${crypto.randomUUID()}`);
 
 const keysOf = (rows: Array<[string, unknown]>): string[] => rows.map(([key]) => key);
-const seqKeys = (conversation: string, ...seqs: number[]): string[] => seqs.map((seq) => keys.message(conversation, seq));
 
 describe('openIdbStore (IndexedDB in Chromium)', () => {
   it('opens a persistent store that a second connection to the same database can read', async () => {
