@@ -11,7 +11,13 @@ export function createHub(): MemoryHub {
     { id: 'carol', name: 'Carol' },
   ];
   for (const p of people) hub.addUser(p);
-  for (const a of people) for (const b of people) if (a !== b) (hub.addContact(a.id, b.id, ['Team']), hub.follow(a.id, b.id));
+  for (const a of people) {
+    for (const b of people) {
+      if (a === b) continue;
+      hub.addContact(a.id, b.id, ['Team']);
+      hub.follow(a.id, b.id);
+    }
+  }
   return hub;
 }
 

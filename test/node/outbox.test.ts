@@ -81,6 +81,7 @@ test('a permanently rejected message is marked failed and the queue goes on', as
   assert.equal(failed[0]!.error?.code, 'forbidden');
   assert.equal(errors.length, 1);
   assert.equal(errors[0]!.code, 'forbidden');
+  await until(() => confirmed(alice, id).length === 4, 'alice sees the four acknowledged');
   assert.deepEqual(confirmed(alice, id).map((m) => m.text), ['one', 'three', 'four', 'five']);
 
   // The user retries after the cause is fixed: same clientId, delivered once.

@@ -1,7 +1,7 @@
 import { createNanoEvents } from 'nanoevents';
-import type { Contact, Conversation, FeedSource, Id, Message, Post, Presence, User } from '@perch/protocol';
+import type { Contact, Id, Message, Post, Presence, User } from '@perch/protocol';
 import { isId } from '@perch/protocol';
-import { PerchError, type Backend, type BackendCapabilities, type BackendConnection, type PostPage } from './backend.js';
+import { PerchError, type Backend, type BackendCapabilities, type BackendConnection } from './backend.js';
 import type { BackoffOptions } from './backoff.js';
 import type { CacheStore } from './cache/cache-store.js';
 import { openIdbStore } from './cache/idb-store.js';
@@ -85,7 +85,7 @@ export class PerchClient {
   /** Where the cache lives now. */
   storage: StorageInfo = { mode: 'memory' };
 
-  readonly #view = new View();
+  #view = new View();
   readonly #records = new Map<Id, ConversationRecord>();
   readonly #queue = new Map<string, OutboxEntry>();
   readonly #emitter = createNanoEvents<ClientEvents>();
@@ -113,7 +113,7 @@ export class PerchClient {
     this.capabilities = options.backend.capabilities;
     const context: CoreContext = {
       capabilities: this.capabilities,
-      view: this.#view,
+      view: () => this.#view,
       records: this.#records,
       queue: this.#queue,
       me: () => this.#view.user?.id ?? this.#options.user,
@@ -461,7 +461,8 @@ export class PerchClient {
       await this.#cache.clear('');
       this.#records.clear();
       this.#queue.clear();
-      this.#refresh(this.#view.reset());
+      this.#view = new View();
+      this.#refresh({ conversations: new Set(this.#messageStores.keys()), list: true, roster: true, timeline: true });
     }
     await this.#commit([{ type: 'user', user }]);
     if (this.capabilities.presence) {
@@ -534,15 +535,14 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** The user a token names (a JWT's `sub`), so the cache is per user; `default` when unknown. */
+/** The user a token names (a JWT's `sub`), so the cache is per user; `visitor` or `default` otherwise. */
 function subject(auth: AuthSource): string {
-  if (typeof auth === 'function') return 'default';
-  if ('visitor' in auth) return 'visitor';
   try {
-    const payload = JSON.parse(atob(auth.token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown };
-    if (typeof payload.sub === 'string') return payload.sub;
+    const token = (auth as { token: string }).token;
+    const { sub } = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown };
+    if (typeof sub === 'string') return sub;
   } catch {
     // not a JWT
   }
-  return 'default';
+  return 'visitor' in auth ? 'visitor' : 'default';
 }

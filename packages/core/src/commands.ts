@@ -1,7 +1,6 @@
 import type { Contact, Conversation, FeedSource, Id, Message, Post, PresenceShow, User } from '@perch/protocol';
 import { validateText } from '@perch/protocol';
 import { PerchError, type BackendConnection, type MessagePage, type PostPage } from './backend.js';
-import type { Change } from './changes.js';
 import type { CoreContext } from './context.js';
 import type { Resume } from './resume.js';
 
@@ -133,7 +132,7 @@ export class LeaderCommands {
   /** Removes a user from the buddy list. */
   async removeContact(userId: Id): Promise<void> {
     await this.#connection().removeContact(userId);
-    const contact = this.#core.view.contacts.get(userId);
+    const contact = this.#core.view().contacts.get(userId);
     if (contact) await this.#core.commit([{ type: 'contact', contact, removed: true }]);
   }
 

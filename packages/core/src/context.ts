@@ -11,7 +11,8 @@ import type { View } from './view.js';
  */
 export interface CoreContext {
   readonly capabilities: BackendCapabilities;
-  readonly view: View;
+  /** The applied state (replaced when another user signs in). */
+  view(): View;
   /** Sync bookkeeping per conversation, ahead of the view. */
   readonly records: Map<Id, ConversationRecord>;
   /** Outbox entries by clientId, ahead of the view. */

@@ -88,14 +88,6 @@ export class View {
     return touched;
   }
 
-  /** Forgets everything (another user signed in on this cache); says that every view changed. */
-  reset(): Touched {
-    const conversations = new Set([...this.records.keys(), ...this.messages.keys()]);
-    this.user = undefined;
-    for (const map of [this.records, this.messages, this.outbox, this.contacts, this.presence, this.users, this.posts]) map.clear();
-    return { conversations, list: true, roster: true, timeline: true };
-  }
-
   /** The loaded messages of a conversation, created empty on first use. */
   window(conversationId: Id): Map<number, Message> {
     let held = this.messages.get(conversationId);

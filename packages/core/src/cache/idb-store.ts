@@ -15,8 +15,8 @@ export async function openIdbStore(name: string): Promise<CacheStore> {
     kind: 'persistent',
     get: <T>(key: string) => use('readonly', (store) => promisifyRequest(store.get(key) as IDBRequest<T | undefined>)),
     range<T>(prefix: string, options: RangeOptions = {}) {
-      const range = IDBKeyRange.bound(prefix, options.below ?? prefixEnd(prefix), true, true);
       return use('readonly', (store) => {
+        const range = IDBKeyRange.bound(prefix, options.below ?? prefixEnd(prefix), true, true);
         const out: Array<[string, T]> = [];
         const request = store.openCursor(range, options.reverse ? 'prev' : 'next');
         return new Promise<Array<[string, T]>>((resolve, reject) => {
@@ -32,8 +32,13 @@ export async function openIdbStore(name: string): Promise<CacheStore> {
     },
     write: (puts, deletes) =>
       use('readwrite', (store) => {
-        for (const key of deletes) store.delete(key);
-        for (const [key, value] of puts) store.put(value, key);
+        try {
+          for (const key of deletes) store.delete(key);
+          for (const [key, value] of puts) store.put(value, key);
+        } catch (error) {
+          store.transaction.abort(); // all or nothing, also when a value cannot be stored
+          throw error;
+        }
         return promisifyRequest(store.transaction);
       }),
     clear: (prefix) =>

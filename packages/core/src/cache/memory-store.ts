@@ -14,8 +14,9 @@ export function memoryStore(): CacheStore {
       return keys.slice(0, options.limit ?? Infinity).map((key): [string, T] => [key, clone(data.get(key) as T)]);
     },
     async write(puts, deletes) {
+      const copies = puts.map(([key, value]): [string, unknown] => [key, clone(value)]); // throws before any change
       for (const key of deletes) data.delete(key);
-      for (const [key, value] of puts) data.set(key, clone(value));
+      for (const [key, value] of copies) data.set(key, value);
     },
     async clear(prefix) {
       for (const key of [...data.keys()]) if (key.startsWith(prefix)) data.delete(key);

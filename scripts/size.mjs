@@ -1,0 +1,62 @@
+// `npm run size`: bundle each entry with ALL of its dependencies (minified ESM, the same Rollup
+// plugins as rollup.config.mjs), brotli it (quality 11) and compare with its budget.
+// Exits 1 when any entry is over budget. `measure()` is exported for bench scripts.
+import { constants, brotliCompressSync } from 'node:zlib';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rollup } from 'rollup';
+import { bundleConfig } from '../rollup.config.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Budgets are for the brotli-compressed, minified bundle. Add later packages here. */
+export const BUDGETS = [
+  { name: '@perch/core', input: 'packages/core/src/index.ts', budget: 8 * 1024 },
+  // e.g. { name: '@perch/elements', input: 'packages/elements/src/index.ts', budget: 12 * 1024 },
+];
+
+/**
+ * Bundles `input` (path relative to the repo root, or absolute) with everything it imports and
+ * returns byte counts: `minified` (ESM, esbuild-minified) and `brotli` (quality 11).
+ */
+export async function measure({ name = '', input, budget = Infinity }) {
+  const config = bundleConfig({ input: isAbsolute(input) ? input : join(root, input), format: 'es' });
+  config.onwarn = (warning, warn) => {
+    if (warning.code !== 'CIRCULAR_DEPENDENCY') warn(warning);
+  };
+  const bundle = await rollup(config);
+  try {
+    const { output } = await bundle.generate(config.output);
+    const code = output.map((chunk) => (chunk.type === 'chunk' ? chunk.code : chunk.source)).join('');
+    const bytes = Buffer.from(code);
+    const brotli = brotliCompressSync(bytes, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: 11,
+        [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+      },
+    }).length;
+    return { name: name || input, minified: bytes.length, brotli, budget, ok: brotli <= budget };
+  } finally {
+    await bundle.close();
+  }
+}
+
+const kb = (n) => (Number.isFinite(n) ? `${(n / 1024).toFixed(2)} KiB` : '-');
+
+export function formatTable(rows) {
+  const table = [['name', 'minified', 'brotli', 'budget', ''], ...rows.map((r) => [r.name, kb(r.minified), kb(r.brotli), kb(r.budget), r.ok ? 'ok' : 'OVER'])];
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  return table.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const rows = [];
+  for (const entry of BUDGETS) rows.push(await measure(entry));
+  console.log(formatTable(rows));
+  const over = rows.filter((r) => !r.ok);
+  if (over.length) {
+    console.error(`\nsize: over budget: ${over.map((r) => `${r.name} (${r.brotli} B > ${r.budget} B)`).join(', ')}`);
+    process.exit(1);
+  }
+}
