@@ -173,6 +173,7 @@ export class PerchClient {
         this.#stopListening.push(tabs.listen((m) => this.#onTab(m)));
         this.#connector.transition({ leader: false });
         tabs.send({ t: 'hello' });
+        this.#emit('leader', false);
         tabs.elect(() => void this.#becomeLeader());
       } else {
         void this.#becomeLeader();
@@ -198,6 +199,11 @@ export class PerchClient {
     this.#tabs = undefined;
     for (const call of this.#calls.values()) call.reject(new PerchError('unavailable', 'The client was disconnected.'));
     this.#calls.clear();
+  }
+
+  /** Skips the backoff wait and tries to connect now (e.g. a "Retry now" button). */
+  reconnectNow(): void {
+    this.#connector.retryNow();
   }
 
   /** A conversation's messages, cached ones first, then live. */
@@ -271,7 +277,13 @@ export class PerchClient {
     let complete = floor === 1 && messages.length < limit;
     if (messages.length < limit && floor !== 1 && this.capabilities.history) {
       const oldest = messages[0]?.seq ?? before;
-      const page = await this.#command('older', { conversationId, before: Math.min(oldest, before), limit: limit - messages.length });
+      // Offline, the cached part is still returned (with `complete: false`).
+      const page = await this.#command('older', { conversationId, before: Math.min(oldest, before), limit: limit - messages.length }).catch(
+        (e: PerchError) => {
+          if (e.code !== 'unavailable') throw e;
+          return { messages: [], complete: false };
+        },
+      );
       messages = [...page.messages, ...messages];
       complete = page.complete;
     }
@@ -351,7 +363,7 @@ export class PerchClient {
       const changes = batch.flatMap((b) => b.changes);
       await this.#persist(changes);
       this.#apply(changes);
-      // Followers apply what this tab persisted; only the leader and outbox changes are shared.
+      // Other tabs apply what this tab persisted (a follower only ever writes outbox entries).
       if (this.#tabs) this.#tabs.send({ t: 'changes', changes });
       for (const b of batch) b.done();
     }

@@ -23,7 +23,7 @@ export class LeaderCommands {
 
   #connection(): BackendConnection {
     const connection = this.#core.connection();
-    if (!connection) throw new PerchError('unavailable', 'Perch is offline; this needs a connection. Try again once the status is online.');
+    if (!connection) throw new PerchError('unavailable', 'Offline: this needs a connection. Try again once online.');
     return connection;
   }
 
@@ -96,8 +96,8 @@ export class LeaderCommands {
   }
 
   /** Follows (or unfollows) a user's status updates. */
-  follow(userId: Id, on = true): Promise<void> {
-    return this.#connection().follow({ userId, on });
+  async follow(userId: Id, on = true): Promise<void> {
+    await this.#connection().follow({ userId, on });
   }
 
   /**
@@ -118,7 +118,7 @@ export class LeaderCommands {
   }
 
   /** A user's profile. */
-  profile(userId: Id): Promise<User> {
+  async profile(userId: Id): Promise<User> {
     return this.#connection().profile(userId);
   }
 

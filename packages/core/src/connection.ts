@@ -5,7 +5,7 @@ import { atom, type ReadableStore } from './store.js';
 
 /**
  * `offline`: not trying (never started, stopped, or refused for good);
- * `connecting`: an attempt is under way; `online`: connected;
+ * `connecting`: an attempt (or the catch-up after it) is under way; `online`: connected and caught up;
  * `reconnecting`: waiting for the next attempt (see `retryAt`).
  */
 export type ConnectionState = 'offline' | 'connecting' | 'online' | 'reconnecting';
@@ -111,9 +111,9 @@ export class Connector {
       });
       if (generation !== this.#generation) return connection.close();
       this.connection = connection;
-      this.transition({ state: 'online', error: undefined });
+      // Commands work from here, but the status says `online` only once caught up.
       await this.#hooks.opened(connection);
-      if (this.connection === connection) this.transition({ attempt: 0 });
+      if (this.connection === connection) this.transition({ state: 'online', attempt: 0, error: undefined });
     } catch (error) {
       if (generation !== this.#generation || (connection && this.connection !== connection)) return;
       const e = toPerchError(error);

@@ -20,7 +20,7 @@ const message = (seq: number, extra: Partial<Message> = {}): Message => ({
 
 function resumeWith(record: ConversationRecord) {
   const records = new Map([['c1', record]]);
-  const core = { records, me: () => 'a' } as unknown as CoreContext;
+  const core = { records, queue: new Map(), me: () => 'a' } as unknown as CoreContext;
   return new Resume(core);
 }
 

@@ -71,22 +71,17 @@ export class Resume {
     const connection = this.#core.connection();
     const changes: Change[] = [];
     const mine = message.senderId === this.#core.me();
-    const entry = mine ? this.#core.queue.get(message.clientId) : undefined;
-    if (entry) {
-      // The echo of our own message, perhaps before its ack: it leaves the outbox here.
-      this.#core.queue.delete(message.clientId);
-      changes.push({ type: 'unqueue', entry });
-    }
     const record = this.#core.records.get(id);
     if (!record) {
       // A conversation not known yet: fetching the list files it, and this message with it.
+      if (mine) this.#unqueue(message, changes);
       if (connection) void this.#refresh(connection);
       return this.#core.commit(changes);
     }
     const { next, fresh } = this.absorb(record, [message], changes);
     if (mine) next.conversation.readSeq = Math.max(next.conversation.readSeq, message.seq!);
     const done = this.#core.commit(changes).then(() => {
-      for (const m of fresh) if (!entry) this.#core.emit('message', m);
+      for (const m of fresh) this.#core.emit('message', m);
     });
     if (connection && fresh.some((m) => m.senderId !== this.#core.me())) {
       void connection.markDelivered({ conversationId: id, seq: next.syncedSeq }).catch(() => {});
@@ -138,10 +133,13 @@ export class Resume {
   /**
    * Absorbs messages into a copy of `record`: advances the contiguous run, parks messages above a
    * gap in `ahead`, extends the floor downward for older pages, and skips seqs already held.
-   * Pushes the writes onto `changes` and returns the new record and the messages not held before.
+   * Takes this device's own messages out of the outbox (the echo or a fetched page may come
+   * before the ack). Pushes the writes onto `changes` and returns the new record and the news:
+   * messages not held before and not sent from this device.
    */
   absorb(record: ConversationRecord, messages: Message[], changes: Change[]): { next: ConversationRecord; fresh: Message[] } {
     const r: ConversationRecord = { ...record, ahead: [...record.ahead], conversation: { ...record.conversation } };
+    const ours = messages.filter((m) => m.senderId === this.#core.me() && this.#unqueue(m, changes));
     const held = (s: number) => (r.floorSeq > 0 && s >= r.floorSeq && s <= r.syncedSeq) || r.ahead.includes(s);
     const fresh = messages.filter((m) => !held(m.seq!));
     const older = fresh.filter((m) => r.floorSeq > 0 && m.seq! < r.floorSeq).sort((a, b) => b.seq! - a.seq!);
@@ -166,7 +164,17 @@ export class Resume {
     if (writes.length) changes.push({ type: 'messages', conversationId: r.conversation.id, messages: writes });
     changes.push({ type: 'conversation', record: r });
     this.#core.records.set(r.conversation.id, r);
-    return { next: r, fresh };
+    return { next: r, fresh: fresh.filter((m) => !ours.includes(m)) };
+  }
+
+  /** Takes a message of ours out of the outbox; true if it was queued here. */
+  #unqueue(message: Message, changes: Change[]): boolean {
+    const entry = this.#core.queue.get(message.clientId);
+    if (entry) {
+      this.#core.queue.delete(message.clientId);
+      changes.push({ type: 'unqueue', entry });
+    }
+    return !!entry;
   }
 
   async #fill(connection: BackendConnection, id: Id): Promise<void> {
@@ -191,7 +199,7 @@ export class Resume {
       }
       const current = this.#core.records.get(id)!;
       const { next, fresh } = (await this.file(id, page.messages))!;
-      if (live) for (const m of fresh) if (m.senderId !== this.#core.me()) this.#core.emit('message', m);
+      if (live) for (const m of fresh) this.#core.emit('message', m);
       if (next.syncedSeq === current.syncedSeq && next.floorSeq === current.floorSeq) return;
     }
   }
