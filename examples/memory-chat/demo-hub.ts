@@ -61,18 +61,17 @@ export function createDemoHub(): MemoryHub {
   hub.now = () => clock;
   const publish = (authorId: Id, text: string) => {
     clock += 7 * MINUTE;
-    // The hub has no public post-seeding helper; its feed service is what a connection calls.
-    return hub.feed.publish(authorId, { clientId: `seed-${crypto.randomUUID()}`, text, createdAt: clock }).post;
+    return hub.publish(authorId, text);
   };
   const drill = publish('erin', 'Fire drill at 15:00 today. Meet at the front door; floor plan: https://example.com/fire-drill');
   const queue = publish('carol', 'Support queue is at zero for the first time this quarter. Thank you all!');
   publish('bob', 'New icon set is up for review. Feedback welcome before Friday.');
-  hub.feed.like('alice', { postId: queue.id!, on: true });
-  hub.feed.like('bob', { postId: queue.id!, on: true });
-  hub.feed.like('alice', { postId: drill.id!, on: true });
+  hub.like('alice', queue.id!);
+  hub.like('bob', queue.id!);
+  hub.like('alice', drill.id!);
 
   clock += 20 * MINUTE;
-  const chat = hub.chat.openDirect('alice', 'bob');
+  const chat = hub.openDirect('alice', 'bob');
   hub.injectMessage(chat.id, 'bob', 'Morning! Did you get a chance to look at the icons?');
   clock += 2 * MINUTE;
   hub.injectMessage(chat.id, 'alice', 'Not yet, after stand-up. The gear one looked great in the preview.');

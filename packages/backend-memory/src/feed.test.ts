@@ -4,6 +4,8 @@ import type { BackendConnection } from '@perch/core';
 import type { Post } from '@perch/protocol';
 import { PerchError } from '@perch/core';
 import { mentions } from './feed.js';
+import { MemoryHub } from './hub.js';
+import { memoryBackend } from './memory-backend.js';
 import { tick, world } from './harness.test.util.js';
 
 let counter = 0;
@@ -120,4 +122,22 @@ describe('feed', () => {
     await bob.conn.follow({ userId: 'alice', on: false });
     assert.deepEqual(texts((await bob.conn.feed({ source: { kind: 'home' }, limit: 10 })).posts), ['answer!']);
   });
+});
+
+it('seeding helpers publish, like and open a chat without a connection', async () => {
+  const hub = new MemoryHub();
+  hub.addUser({ id: 'ann', name: 'Ann' });
+  hub.addUser({ id: 'ben', name: 'Ben' });
+  const post = hub.publish('ann', 'Seeded status');
+  hub.like('ben', post.id!);
+  const chat = hub.openDirect('ann', 'ben');
+  assert.equal(hub.openDirect('ben', 'ann').id, chat.id, 'the same pair gets the same chat');
+  const backend = memoryBackend({ hub });
+  const listener = { message() {}, conversation() {}, post() {}, presence() {}, typing() {}, receipt() {}, contact() {}, closed() {} };
+  const ben = await backend.connect({ token: hub.token('ben') }, listener);
+  const page = await ben.feed({ source: { kind: 'user', userId: 'ann' }, limit: 10 });
+  assert.equal(page.posts[0]!.text, 'Seeded status');
+  assert.equal(page.posts[0]!.likes, 1);
+  assert.equal(page.posts[0]!.liked, true);
+  ben.close();
 });

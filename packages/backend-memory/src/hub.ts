@@ -1,5 +1,5 @@
 import { PerchError, type Auth, type CloseReason } from '@perch/core';
-import type { Conversation, ErrorCode, Id, Message, User } from '@perch/protocol';
+import type { Conversation, ErrorCode, Id, Message, Post, User } from '@perch/protocol';
 import { validateUser } from '@perch/protocol';
 import { ChatService } from './chat.js';
 import { FeedService } from './feed.js';
@@ -104,6 +104,22 @@ export class MemoryHub {
   injectMessage(conversationId: Id, senderId: Id, text: string): Message {
     const input = { conversationId, clientId: `inject-${crypto.randomUUID()}`, text, createdAt: this.now() };
     return structuredClone(this.chat.send(senderId, input, { checkFaults: false }).message);
+  }
+
+  /** Opens (or finds) the direct conversation of two users, for seeding. */
+  openDirect(userId: Id, otherId: Id): Conversation {
+    return structuredClone(this.chat.openDirect(userId, otherId));
+  }
+
+  /** Publishes a post as `authorId` (fanned out like any post), for seeding; returns it. */
+  publish(authorId: Id, text: string, replyTo?: Id): Post {
+    const input = { clientId: `seed-${crypto.randomUUID()}`, text, createdAt: this.now() };
+    return structuredClone(this.feed.publish(authorId, replyTo ? { ...input, replyTo } : input).post);
+  }
+
+  /** Makes `userId` like a post, for seeding. */
+  like(userId: Id, postId: Id): void {
+    this.feed.like(userId, { postId, on: true });
   }
 
   /** Every retained message of a conversation in ascending seq order (copies). */
