@@ -30,3 +30,15 @@ export {
   validateText,
   validateUser,
 } from './validate.js';
+export type { ClientFrame, CommandName, Commands, EventName, Events, HelloAuth, ServerFrame, ServerInfo } from './frames.js';
+export {
+  CLOSE,
+  COMMAND_ARGS,
+  HELLO_TIMEOUT_MS,
+  MAX_DEPTH,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  parseFrame,
+  validateClientFrame,
+  validateServerFrame,
+} from './frames.js';
