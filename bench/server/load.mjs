@@ -1,0 +1,165 @@
+// The load generator of `npm run bench:server`, run as its own process so that it does not share
+// an event loop with the server. Lightweight clients: raw `ws` sockets speaking frames directly.
+//
+//   node bench/server/load.mjs perch  URL TOKENS_FILE CLIENTS RATE SECONDS
+//   node bench/server/load.mjs relay  URL -           CLIENTS RATE SECONDS
+//   node bench/server/load.mjs idle   URL TOKENS_FILE CLIENTS
+//
+// perch/relay: CLIENTS clients in CLIENTS/2 direct conversations. RATE > 0: open loop, RATE
+// messages/s in total, round-robin over the clients. RATE = 0: saturation, closed loop — every
+// message a client receives makes it answer its partner, with 4 chains per pair in flight — which
+// finds the most messages/s each side can carry. Runs SECONDS after a 1 s warm-up and prints one
+// JSON line: delivered messages/s (persisted and received by the partner), p50/p99 send→receive ms.
+// idle: opens CLIENTS authenticated connections, prints {"ready":n}, then waits for stdin to close.
+import { readFileSync } from 'node:fs';
+import { WebSocket } from 'ws';
+
+const [mode, url, tokensFile, clientsArg, rateArg, secondsArg] = process.argv.slice(2);
+const clients = Number(clientsArg);
+const rate = Number(rateArg ?? 0);
+const seconds = Number(secondsArg ?? 0);
+const tokens = tokensFile && tokensFile !== '-' ? JSON.parse(readFileSync(tokensFile, 'utf8')) : [];
+
+/** Opens one socket; for perch mode, completes the hello. */
+function open(index) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(mode === 'relay' ? `${url}?id=${index}` : url, { perMessageDeflate: false });
+    const client = { ws, index, pending: new Map(), nextId: 0, conversationId: undefined, onEvent: undefined };
+    ws.on('error', reject);
+    ws.once('open', () => {
+      if (mode === 'relay') return resolve(client);
+      ws.send(JSON.stringify({ type: 'hello', v: 1, auth: { token: tokens[index] } }));
+    });
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data);
+      if (frame.type === 'welcome') return resolve(client);
+      if (frame.type === 'res' || (frame.type === 'error' && frame.id)) {
+        const waiter = client.pending.get(frame.id);
+        client.pending.delete(frame.id);
+        waiter?.(frame);
+      } else if (frame.type === 'error') {
+        reject(new Error(`${frame.code}: ${frame.message}`));
+      } else {
+        client.onEvent?.(frame);
+      }
+    });
+  });
+}
+
+function request(client, cmd, args) {
+  const id = String(++client.nextId);
+  return new Promise((resolve) => {
+    client.pending.set(id, resolve);
+    client.ws.send(JSON.stringify({ type: 'req', id, cmd, args }));
+  });
+}
+
+async function openAll() {
+  const all = [];
+  for (let i = 0; i < clients; i += 100) {
+    const batch = [];
+    for (let j = i; j < Math.min(clients, i + 100); j++) batch.push(open(j));
+    all.push(...(await Promise.all(batch)));
+  }
+  return all;
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function traffic() {
+  const all = await openAll();
+  // Pair 0-1, 2-3, …: one direct conversation per pair.
+  if (mode === 'perch') {
+    await Promise.all(
+      all.filter((c) => c.index % 2 === 0).map(async (c) => {
+        const partner = all[c.index + 1];
+        const res = await request(c, 'openDirect', { userId: `u${partner.index}` });
+        if (res.type !== 'res') throw new Error(`openDirect failed: ${res.message}`);
+        c.conversationId = partner.conversationId = res.result.id;
+      }),
+    );
+  }
+  const latencies = [];
+  let acked = 0;
+  let errors = 0;
+  let measuring = false;
+  let delivered = 0;
+  const closedLoop = rate === 0;
+  for (const c of all) {
+    c.onEvent = (frame) => {
+      // The receiver's copy (not the sender's echo) carries the send time.
+      let t;
+      if (mode === 'relay') t = Number(frame.t);
+      else if (frame.event === 'message' && frame.data.senderId !== `u${c.index}`) t = Number(frame.data.text.slice(2));
+      else return;
+      if (measuring) {
+        delivered++;
+        latencies.push(performance.now() - t);
+      }
+      if (closedLoop && running) sendOne(c);
+    };
+  }
+  let sent = 0;
+  let running = true;
+  const sendOne = (c) => {
+    const t = performance.now();
+    if (mode === 'relay') return c.ws.send(JSON.stringify({ to: c.index ^ 1, t }));
+    const clientId = `b${c.index}x${++sent}`;
+    request(c, 'sendMessage', { conversationId: c.conversationId, clientId, text: `t=${t}`, createdAt: Date.now() }).then((res) => {
+      if (res.type === 'res') {
+        if (measuring) acked++;
+      } else errors++;
+    });
+  };
+  if (closedLoop) for (let chain = 0; chain < 4; chain++) for (const c of all) if (c.index % 2 === 0) sendOne(c);
+  // Open loop: every tick, send the messages due since the start, round-robin over the clients.
+  const start = performance.now();
+  const warmup = 1000;
+  let due = 0;
+  let next = 0;
+  await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - start;
+      if (!measuring && elapsed >= warmup) {
+        measuring = true;
+        latencies.length = 0;
+      }
+      if (elapsed >= warmup + seconds * 1000) {
+        clearInterval(timer);
+        return resolve();
+      }
+      if (closedLoop) return;
+      const target = Math.floor((elapsed / 1000) * rate);
+      for (; due < target; due++) sendOne(all[next++ % all.length]);
+    }, 5);
+  });
+  measuring = false;
+  running = false;
+  await new Promise((r) => setTimeout(r, 300)); // let in-flight frames land (not counted)
+  latencies.sort((a, b) => a - b);
+  console.log(
+    JSON.stringify({
+      offered: closedLoop ? 'saturation' : rate,
+      deliveredPerSecond: delivered / seconds,
+      ackedPerSecond: mode === 'relay' ? undefined : acked / seconds,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      received: latencies.length,
+      errors,
+    }),
+  );
+  for (const c of all) c.ws.terminate();
+}
+
+async function idle() {
+  const all = await openAll();
+  console.log(JSON.stringify({ ready: all.length }));
+  process.stdin.resume();
+  process.stdin.on('end', () => {
+    for (const c of all) c.ws.terminate();
+    process.exit(0);
+  });
+}
+
+await (mode === 'idle' ? idle() : traffic());
+if (mode !== 'idle') process.exit(0);
