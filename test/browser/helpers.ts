@@ -1,25 +1,8 @@
 /** Shared setup for the browser tests: the memory hub and clients over real IndexedDB, Web Locks and BroadcastChannel. */
-import { MemoryHub, memoryBackend } from '@perch/backend-memory';
+import { memoryBackend, type MemoryHub } from '@perch/backend-memory';
 import { createClient, type ClientOptions, type Message, type PerchClient } from '@perch/core';
 
-/** A hub with alice, bob and carol as each other's contacts and followers. */
-export function createHub(): MemoryHub {
-  const hub = new MemoryHub();
-  const people = [
-    { id: 'alice', name: 'Alice' },
-    { id: 'bob', name: 'Bob' },
-    { id: 'carol', name: 'Carol' },
-  ];
-  for (const p of people) hub.addUser(p);
-  for (const a of people) {
-    for (const b of people) {
-      if (a === b) continue;
-      hub.addContact(a.id, b.id, ['Team']);
-      hub.follow(a.id, b.id);
-    }
-  }
-  return hub;
-}
+export { createHub } from '../shared/hub.js';
 
 /** A client that behaves like one browser tab of `userId` (shared tabs, persistent storage by default). */
 export function tabOf(hub: MemoryHub, userId: string, options: Partial<ClientOptions> = {}): PerchClient {

@@ -4,32 +4,15 @@
  */
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
-import { MemoryHub, memoryBackend, seededRandom } from '@perch/backend-memory';
+import { memoryBackend, type MemoryHub } from '@perch/backend-memory';
 import { createClient, type ClientOptions, type Message, type PerchClient } from '@perch/core';
+import { createHub } from '../shared/hub.js';
 
-export const PEOPLE = [
-  { id: 'alice', name: 'Alice Liddell', title: 'Engineer', department: 'R&D' },
-  { id: 'bob', name: 'Bob Builder', title: 'Designer', department: 'Design' },
-  { id: 'carol', name: 'Carol Danvers', title: 'Support lead', department: 'Support' },
-];
+export { createHub, PEOPLE } from '../shared/hub.js';
 
 /** A fresh in-memory IndexedDB for this test (idb-keyval opens through the global). */
 export function freshIndexedDb(): void {
   globalThis.indexedDB = new IDBFactory();
-}
-
-/** A hub with alice, bob and carol, all contacts of each other. */
-export function createHub(seed = 1): MemoryHub {
-  const hub = new MemoryHub({ random: seededRandom(seed) });
-  for (const person of PEOPLE) hub.addUser(person);
-  for (const a of PEOPLE) {
-    for (const b of PEOPLE) {
-      if (a === b) continue;
-      hub.addContact(a.id, b.id, ['Team']);
-      hub.follow(a.id, b.id);
-    }
-  }
-  return hub;
 }
 
 /** A client for `userId` on `hub`; reconnects within a few ms so tests stay fast. */
@@ -78,7 +61,7 @@ export function assertNoDuplicates(messages: Message[]): void {
 }
 
 /** Connects alice and bob, opens their direct conversation, and returns everything. */
-export async function alicePlusBob(hub = createHub()) {
+export async function alicePlusBob(hub = createHub(1)) {
   const alice = clientFor(hub, 'alice');
   const bob = clientFor(hub, 'bob');
   await Promise.all([alice.connect(), bob.connect()]);
