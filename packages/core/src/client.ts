@@ -211,12 +211,7 @@ export class PerchClient {
     let store = this.#messageStores.get(conversationId);
     if (!store) {
       const value = atom<Message[]>([]);
-      const loaded = this.ready.then(async () => {
-        const cached = await this.#cache.range<Message>(keys.messages(conversationId), { reverse: true, limit: 200 });
-        this.#view.apply([{ type: 'messages', conversationId, messages: cached.map(([, m]) => m) }]);
-        value.set(this.#view.messageList(conversationId));
-      });
-      store = Object.assign(value, { loaded });
+      store = Object.assign(value, { loaded: this.ready.then(() => this.#loadWindow(conversationId)) });
       this.#messageStores.set(conversationId, store);
       value.set(this.#view.messageList(conversationId));
     }
@@ -424,6 +419,12 @@ export class PerchClient {
   }
 
   /** Cache first: reads what the cache holds into the head state and the stores. */
+  /** Reads a conversation's newest cached messages into its store. */
+  async #loadWindow(conversationId: Id): Promise<void> {
+    const cached = await this.#cache.range<Message>(keys.messages(conversationId), { reverse: true, limit: 200 });
+    this.#apply([{ type: 'messages', conversationId, messages: cached.map(([, m]) => m) }]);
+  }
+
   async #reload(): Promise<void> {
     const all = <T>(prefix: string, limit?: number) =>
       this.#cache.range<T>(prefix, { reverse: true, limit }).then((rows) => rows.map(([, v]) => v));
@@ -445,12 +446,16 @@ export class PerchClient {
       ...presence.map((p) => ({ type: 'presence', presence: p })),
       ...posts.map((post) => ({ type: 'post', post })),
     ] as Change[];
+    // The cache is the truth (a tab taking over may have missed the old leader's last broadcasts).
+    this.#queue.clear();
+    this.#view.outbox.clear();
     for (const r of records) this.#records.set(r.conversation.id, r);
     for (const e of outbox) {
       this.#queue.set(e.clientId, e);
       this.#lastOrder = Math.max(this.#lastOrder, e.order);
     }
     this.#apply(changes);
+    await Promise.all([...this.#messageStores.keys()].map((id) => this.#loadWindow(id)));
   }
 
   async #becomeLeader(): Promise<void> {

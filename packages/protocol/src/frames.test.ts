@@ -33,6 +33,8 @@ test('hostile frames are refused with a sentence, never a throw', () => {
     ['{"type":"req","id":"1","cmd":"history","args":{"conversationId":"c","limit":5,"after":1,"before":9}}', /not both/],
     [`{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`, /nested deeper|not valid JSON/],
     [JSON.stringify({ type: 'req', id: '1', cmd: 'sendMessage', args: { text: 'x'.repeat(MAX_FRAME_BYTES) } }), /larger than/],
+    // 40,000 characters but 80,000 UTF-8 bytes: the limit is in bytes.
+    [JSON.stringify({ type: 'req', id: '1', cmd: 'sendMessage', args: { text: 'é'.repeat(40_000) } }), /larger than/],
   ];
   for (const [raw, reason] of cases) {
     const result = client(raw);

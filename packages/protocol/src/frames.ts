@@ -135,7 +135,9 @@ function depth(value: unknown, limit: number): number {
  * {@link validateClientFrame} or {@link validateServerFrame}.
  */
 export function parseFrame(raw: string): Validated<Record<string, unknown>> {
-  if (raw.length > MAX_FRAME_BYTES) return fail(`Frame is larger than ${MAX_FRAME_BYTES} bytes.`);
+  // UTF-16 length ≤ UTF-8 bytes ≤ 3 × UTF-16 length: only count bytes when it can matter.
+  const tooLarge = raw.length > MAX_FRAME_BYTES || (raw.length * 3 > MAX_FRAME_BYTES && new TextEncoder().encode(raw).length > MAX_FRAME_BYTES);
+  if (tooLarge) return fail(`Frame is larger than ${MAX_FRAME_BYTES} bytes.`);
   let value: unknown;
   try {
     value = JSON.parse(raw);
