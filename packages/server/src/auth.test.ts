@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { SignJWT } from 'jose';
+import { CLOSE, MAX_FRAME_BYTES, MAX_TEXT_LENGTH, type User } from '@perch/protocol';
+import { mintToken } from './auth.js';
+import { inProcess, SECRET, TestClient, token, type Frame } from './harness.test.util.js';
+import type { RunningServer } from './server.js';
+
+let server: RunningServer;
+const clients: TestClient[] = [];
+const key = new TextEncoder().encode(SECRET);
+const now = () => Math.floor(Date.now() / 1000);
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+before(async () => {
+  server = await inProcess({ helloTimeoutMs: 300 });
+});
+
+after(async () => {
+  for (const client of clients) client.close();
+  await server.close();
+});
+
+async function open(): Promise<TestClient> {
+  const client = await TestClient.open(server.url);
+  clients.push(client);
+  return client;
+}
+
+/** Sends hello with `auth` and expects an `unauthorized` error whose message matches, then close 4001. */
+async function refused(auth: { token: string } | { visitor: { token: string } }, message: RegExp): Promise<void> {
+  const client = await open();
+  const answer = await client.hello(auth);
+  assert.equal(answer.type, 'error');
+  assert.equal(answer.code, 'unauthorized');
+  assert.match(String(answer.message), message);
+  assert.equal((await client.closed).code, CLOSE.unauthorized);
+}
+
+test('a valid token signs in: welcome carries the user and what the server can do', async () => {
+  const client = await TestClient.signIn(server.url, await token('alice', 'Alice Liddell', { title: 'Engineer' }));
+  clients.push(client);
+  const welcome = client.welcome as Frame & { session: { user: User }; server: Record<string, unknown> };
+  assert.equal(welcome.v, 1);
+  assert.deepEqual(welcome.session, { user: { id: 'alice', name: 'Alice Liddell', title: 'Engineer' } });
+  assert.equal(welcome.server.name, 'perch-server');
+  assert.match(String(welcome.server.version), /^\d+\.\d+\.\d+/);
+  assert.deepEqual(welcome.server.capabilities, {
+    feed: true, presence: true, typing: true, receipts: true, groups: true, history: true, directory: true, edits: true, support: false,
+  });
+  assert.deepEqual(welcome.server.limits, { maxFrameBytes: MAX_FRAME_BYTES, maxTextLength: MAX_TEXT_LENGTH });
+});
+
+test('refused tokens: alg none, expired, wrong audience, wrong issuer, wrong signature, no exp, bad sub, garbage', async () => {
+  const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'mallory', name: 'M', aud: 'perch', iss: 'perch', exp: now() + 600 })}.`;
+  await refused({ token: unsigned }, /HS256/);
+  const hs512 = await new SignJWT({ name: 'M' }).setProtectedHeader({ alg: 'HS512' }).setSubject('mallory').setAudience('perch').setIssuer('perch').setExpirationTime(now() + 600).sign(new Uint8Array(64).fill(1));
+  await refused({ token: hs512 }, /HS256/);
+  const expired = await new SignJWT({ name: 'A' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setAudience('perch').setIssuer('perch').setExpirationTime(now() - 60).sign(key);
+  await refused({ token: expired }, /expired/);
+  await refused({ token: await mintToken({ secret: SECRET, sub: 'alice', name: 'A', audience: 'someone-else' }) }, /audience.*"perch"/);
+  await refused({ token: await mintToken({ secret: SECRET, sub: 'alice', name: 'A', issuer: 'evil' }) }, /issuer.*"perch"/);
+  await refused({ token: await mintToken({ secret: 'not-the-secret', sub: 'alice', name: 'A' }) }, /signature/);
+  const forever = await new SignJWT({ name: 'A' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setAudience('perch').setIssuer('perch').sign(key);
+  await refused({ token: forever }, /"exp"/);
+  await refused({ token: await mintToken({ secret: SECRET, sub: 'has spaces', name: 'A' }) }, /"sub"/);
+  await refused({ token: 'not.a.jwt' }, /well-formed/);
+});
+
+test('no hello in time closes with 4002; a request before hello closes with 1008', async () => {
+  const silent = await open();
+  const started = Date.now();
+  const closed = await silent.closed;
+  assert.equal(closed.code, CLOSE.helloTimeout);
+  assert.ok(Date.now() - started >= 250, 'not before the hello timeout');
+  assert.equal((await silent.next((f) => f.type === 'error')).code, 'timeout');
+
+  const eager = await open();
+  eager.send({ type: 'req', id: '1', cmd: 'conversations', args: {} });
+  assert.equal((await eager.next((f) => f.type === 'error')).code, 'bad_request');
+  assert.equal((await eager.closed).code, CLOSE.policy);
+});
+
+test('a visitor gets an opaque token, comes back with it, and is refused once it is revoked', async () => {
+  const first = await TestClient.signIn(server.url, { visitor: { name: ' Guest ', email: 'guest@example.com' } });
+  clients.push(first);
+  const session = first.welcome.session as { user: User; visitorToken: string };
+  assert.match(session.visitorToken, /^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url');
+  assert.match(session.user.id, /^visitor-[0-9a-f-]{36}$/);
+  assert.deepEqual({ ...session.user, id: 'x' }, { id: 'x', name: 'Guest', email: 'guest@example.com', visitor: true });
+
+  const again = await TestClient.signIn(server.url, { visitor: { token: session.visitorToken } });
+  clients.push(again);
+  assert.deepEqual(again.welcome.session, session, 'the same visitor again');
+  await refused({ visitor: { token: 'made-up-token' } }, /unknown or was revoked/);
+
+  assert.equal(await server.revokeVisitor(session.user.id), 1);
+  assert.equal((await first.closed).code, CLOSE.unauthorized, 'open connections of a revoked visitor are closed');
+  assert.equal((await again.closed).code, CLOSE.unauthorized);
+  await refused({ visitor: { token: session.visitorToken } }, /revoked/);
+});
+
+test('a visitor only reaches its own conversations: someone else’s is forbidden, and so are directs, groups, the directory and the feed', async () => {
+  const alice = await TestClient.signIn(server.url, await token('alice'));
+  await TestClient.signIn(server.url, await token('bob')).then((bob) => bob.close());
+  const visitor = await TestClient.signIn(server.url, { visitor: {} });
+  clients.push(alice, visitor);
+  const direct = await alice.request('openDirect', { userId: 'bob' });
+  await alice.request('sendMessage', { conversationId: direct.id, clientId: 'c1', text: 'private', createdAt: Date.now() });
+  const forbidden = { code: 'forbidden' };
+  await assert.rejects(visitor.request('history', { conversationId: direct.id, limit: 10 }), forbidden);
+  await assert.rejects(visitor.request('sendMessage', { conversationId: direct.id, clientId: 'v1', text: 'hi', createdAt: Date.now() }), forbidden);
+  await assert.rejects(visitor.request('openDirect', { userId: 'alice' }), forbidden);
+  await assert.rejects(visitor.request('createGroup', { title: 'Mine', members: ['alice'] }), forbidden);
+  await assert.rejects(visitor.request('directory', {}), forbidden);
+  await assert.rejects(visitor.request('feed', { source: { kind: 'home' }, limit: 10 }), forbidden);
+  await assert.rejects(visitor.request('profile', { userId: 'alice' }), { code: 'not_found' });
+  assert.deepEqual(await visitor.request('conversations', {}), []);
+  assert.deepEqual(await visitor.request('roster', {}), { contacts: [], presence: [] });
+  const visitorId = (visitor.welcome.session as { user: User }).user.id;
+  await assert.rejects(alice.request('openDirect', { userId: visitorId }), { code: 'not_found' }, 'visitors cannot be reached until support chat exists');
+});
+
+test('visitor tokens are stored only as SHA-256 hashes, and new visitors per address are rate limited', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'perch-auth-'));
+  const db = join(dir, 'perch.db');
+  const limited = await inProcess({ db, visitorRate: { perSecond: 0.001, burst: 2 } });
+  try {
+    const visitors = [await TestClient.signIn(limited.url, { visitor: {} }), await TestClient.signIn(limited.url, { visitor: {} })];
+    const third = await TestClient.open(limited.url);
+    const answer = await third.hello({ visitor: { name: 'one too many' } });
+    assert.equal(answer.code, 'rate_limited');
+    assert.ok(Number(answer.retryAfter) > 0);
+    assert.equal((await third.closed).code, CLOSE.rateLimited);
+
+    const tokens = visitors.map((v) => (v.welcome.session as { visitorToken: string }).visitorToken);
+    const reader = new Database(db, { readonly: true });
+    const rows = reader.prepare('SELECT token_hash FROM visitor_tokens ORDER BY created_at').pluck().all() as string[];
+    const dump = JSON.stringify(reader.prepare('SELECT * FROM visitor_tokens JOIN users ON users.id = visitor_tokens.user_id').all());
+    reader.close();
+    assert.deepEqual(new Set(rows), new Set(tokens.map((t) => createHash('sha256').update(t).digest('hex'))));
+    for (const t of tokens) assert.ok(!dump.includes(t), 'the token itself is stored nowhere');
+    for (const v of visitors) v.close();
+  } finally {
+    await limited.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,15 @@
+/**
+ * True when `text` mentions `@<handle>` with the handle not running on into further letters or
+ * digits (so `@bob` does not match `@bobby`). Case-insensitive. The same rule as the in-memory
+ * backend, so both agree on what the `mentions` feed holds.
+ */
+export function mentions(text: string, handle: string): boolean {
+  if (handle === '') return false;
+  const haystack = text.toLowerCase();
+  const needle = `@${handle.toLowerCase()}`;
+  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + 1)) {
+    const next = haystack.charAt(at + needle.length);
+    if (next === '' || !/[\p{L}\p{N}_]/u.test(next)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,95 @@
+/**
+ * Token buckets: `rate` tokens per second refill a bucket of `burst` tokens; each request takes
+ * one. Used per connection, per identity (all connections of one user in this process) and per
+ * remote address for creating visitors.
+ */
+
+/** A rate and a burst. */
+export interface RateLimit {
+  /** Tokens added per second. */
+  perSecond: number;
+  /** Bucket size: how many requests may arrive at once after a quiet spell. */
+  burst: number;
+}
+
+/** One token bucket on a monotonic millisecond clock. */
+export class TokenBucket {
+  private readonly limit: RateLimit;
+  private readonly now: () => number;
+  private tokens: number;
+  private updated: number;
+
+  /** Creates a full bucket. `now` defaults to `performance.now`. */
+  constructor(limit: RateLimit, now: () => number = () => performance.now()) {
+    this.limit = limit;
+    this.now = now;
+    this.tokens = limit.burst;
+    this.updated = now();
+  }
+
+  /** Takes a token: 0 when granted, else the milliseconds until one will be available. */
+  take(): number {
+    this.refill();
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.limit.perSecond));
+  }
+
+  /** True when the bucket has refilled completely (it could be forgotten without favouring anyone). */
+  isFull(): boolean {
+    this.refill();
+    return this.tokens >= this.limit.burst;
+  }
+
+  private refill(): void {
+    const now = this.now();
+    const elapsed = Math.max(0, now - this.updated);
+    this.updated = now;
+    this.tokens = Math.min(this.limit.burst, this.tokens + (elapsed * this.limit.perSecond) / 1000);
+  }
+}
+
+/** Buckets keyed by a string (a user id, an address), shared by whoever holds a reference. */
+export class KeyedBuckets {
+  private readonly limit: RateLimit;
+  private readonly buckets = new Map<string, { bucket: TokenBucket; refs: number }>();
+
+  /** Creates an empty set of buckets, each with `limit`. */
+  constructor(limit: RateLimit) {
+    this.limit = limit;
+  }
+
+  /** Takes a token from `key`'s bucket, creating it when needed: 0 or the ms to wait. */
+  take(key: string): number {
+    return this.entry(key).bucket.take();
+  }
+
+  /** Keeps `key`'s bucket alive until {@link release} (a connection of that identity is open). */
+  retain(key: string): void {
+    this.entry(key).refs++;
+  }
+
+  /**
+   * Drops one hold on `key`'s bucket. The bucket itself stays until {@link sweep} finds it full
+   * again, so that reconnecting does not refill it.
+   */
+  release(key: string): void {
+    const entry = this.buckets.get(key);
+    if (entry !== undefined) entry.refs = Math.max(0, entry.refs - 1);
+  }
+
+  /** Deletes unheld buckets that have been idle long enough to be full again. */
+  sweep(): void {
+    for (const [key, entry] of this.buckets) {
+      if (entry.refs <= 0 && entry.bucket.isFull()) this.buckets.delete(key);
+    }
+  }
+
+  private entry(key: string): { bucket: TokenBucket; refs: number } {
+    let entry = this.buckets.get(key);
+    if (entry === undefined) this.buckets.set(key, (entry = { bucket: new TokenBucket(this.limit), refs: 0 }));
+    return entry;
+  }
+}

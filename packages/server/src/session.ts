@@ -1,0 +1,303 @@
+/**
+ * One WebSocket connection: the hello handshake, then requests answered in arrival order, events
+ * pushed from the fan-out, and the limits that keep one client from hurting the others (rate
+ * limits, malformed-frame budget, slow-consumer cut-off, heartbeats).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { RawData, WebSocket } from 'ws';
+import type { CommandName, ErrorCode, ServerFrame, ServerInfo } from '@perch/protocol';
+import { CLOSE, COMMAND_ARGS, isRecord, MAX_TEXT_LENGTH, parseFrame, PROTOCOL_VERSION, validateClientFrame } from '@perch/protocol';
+import type { Authenticator } from './auth.js';
+import type { CommandTable } from './commands.js';
+import type { Fanout } from './fanout.js';
+import type { ResolvedOptions } from './options.js';
+import { TokenBucket, type KeyedBuckets } from './rate-limit.js';
+import { RequestError } from './request-error.js';
+import type { Caller } from './services/context.js';
+import type { SocialService } from './services/social.js';
+
+/** Malformed frames a connection may send before it is closed with 1002. */
+export const MAX_PROTOCOL_ERRORS = 10;
+/** Requests that may wait behind the one running before more are refused as `rate_limited`. */
+const MAX_QUEUED = 512;
+/** The window over which throttled requests are counted against `floodLimit`. */
+const FLOOD_WINDOW_MS = 10_000;
+/** How long a socket that was asked to close may take before it is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+/** What a session needs from its server. */
+export interface SessionHost {
+  readonly options: ResolvedOptions;
+  readonly authenticator: Authenticator;
+  readonly commands: CommandTable;
+  readonly social: SocialService;
+  readonly fanout: Fanout;
+  readonly identityBuckets: KeyedBuckets;
+  readonly serverInfo: ServerInfo;
+  /** True once a graceful shutdown began: new requests are refused with `unavailable`. */
+  isShuttingDown(): boolean;
+  /** Registers background work (presence updates after a close) that shutdown must wait for. */
+  track(work: Promise<unknown>): void;
+  /** Called once when the socket has closed. */
+  forget(session: Session): void;
+}
+
+type Phase = 'hello' | 'authenticating' | 'open' | 'closed';
+type Handler = (caller: Caller, args: unknown) => Promise<unknown>;
+
+const textOf = (data: RawData): string =>
+  Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+
+/** One connection's protocol state. */
+export class Session {
+  /** Unique id of this connection (for fan-out exclusions). */
+  readonly connectionId = randomUUID();
+  private readonly ws: WebSocket;
+  /** The TCP socket under `ws`, corked while a burst of frames is written. */
+  private readonly socket: Duplex;
+  private corked = false;
+  private readonly host: SessionHost;
+  private readonly remoteAddress: string;
+  private readonly bucket: TokenBucket;
+  private phase: Phase = 'hello';
+  private caller: Caller | undefined;
+  private helloTimer: ReturnType<typeof setTimeout> | undefined;
+  private alive = true;
+  private cut = false;
+  private unsubscribe: (() => void) | undefined;
+  private protocolErrors = 0;
+  private floodWindowStart = 0;
+  private throttled = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+
+  /** Takes over a freshly upgraded socket (`socket` is the TCP socket under it) and starts the hello timer. */
+  constructor(ws: WebSocket, socket: Duplex, remoteAddress: string, host: SessionHost) {
+    this.ws = ws;
+    this.socket = socket;
+    this.host = host;
+    this.remoteAddress = remoteAddress;
+    this.bucket = new TokenBucket(host.options.connectionRate);
+    ws.on('message', (data, isBinary) => this.receive(data, isBinary));
+    ws.on('pong', () => (this.alive = true));
+    ws.on('close', () => this.closed());
+    // ws reports protocol violations (a frame over maxPayload → 1009, bad UTF-8 → 1007) and closes
+    // the socket itself; the listener only keeps the error from becoming an uncaught exception.
+    ws.on('error', () => undefined);
+    const ms = host.options.helloTimeoutMs;
+    this.helloTimer = setTimeout(() => {
+      this.send({ type: 'error', code: 'timeout', message: `No hello arrived within ${ms} ms; send hello right after connecting.` });
+      this.close(CLOSE.helloTimeout, 'No hello in time.');
+    }, ms);
+  }
+
+  /** The signed-in user's id, once the handshake is done. */
+  get userId(): string | undefined {
+    return this.caller?.user.id;
+  }
+
+  /** Called by the server's heartbeat timer: drops a socket that did not answer the last ping. */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    try {
+      this.ws.ping();
+    } catch {
+      // Not open (any more); the close handler cleans up.
+    }
+  }
+
+  /** Resolves when every request received so far has been answered. */
+  drain(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Closes the socket with 1001 for a graceful shutdown. */
+  goAway(): void {
+    this.close(CLOSE.goingAway, 'The server is shutting down; reconnect in a moment.');
+  }
+
+  /** Closes the connection with `code` (e.g. 4001 when a visitor's tokens were revoked). */
+  kick(code: number, reason: string): void {
+    this.close(code, reason);
+  }
+
+  /** Hands a serialised frame to the socket, or cuts the reader off when its buffer is full. */
+  deliver(text: string): void {
+    if (this.phase === 'closed' || this.cut) return;
+    if (this.ws.bufferedAmount + text.length > this.host.options.maxBufferedBytes) {
+      this.cutOff();
+      return;
+    }
+    // Frames produced in one burst (an answer and the events it caused, a group commit's echoes)
+    // leave in one write instead of one system call each.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.ws.send(text);
+  }
+
+  private send(frame: ServerFrame): void {
+    this.deliver(JSON.stringify(frame));
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
+    if (this.phase === 'closed' || this.cut) return;
+    if (isBinary) return this.protocolError(undefined, 'Frames must be JSON text, not binary.');
+    const parsed = parseFrame(textOf(data));
+    if (!parsed.ok) {
+      if (this.phase === 'hello') return this.refuseHello(parsed.error, CLOSE.protocolError);
+      return this.protocolError(undefined, parsed.error, parsed.error.startsWith('Frame is larger') ? 'too_large' : 'bad_request');
+    }
+    const frame = parsed.value;
+    if (this.phase === 'hello') {
+      const hello = validateClientFrame(frame);
+      if (!hello.ok) return this.refuseHello(hello.error, frame.type === 'hello' ? CLOSE.protocolError : CLOSE.policy);
+      if (hello.value.type !== 'hello') return this.refuseHello('The first frame must be hello, with credentials.', CLOSE.policy);
+      const auth = hello.value.auth;
+      this.phase = 'authenticating';
+      this.enqueue(() => this.authenticate(auth));
+      return;
+    }
+    const id = typeof frame.id === 'string' && frame.id.length > 0 && frame.id.length <= 64 ? frame.id : undefined;
+    const wait = this.bucket.take() || (this.caller ? this.host.identityBuckets.take(this.caller.user.id) : 0);
+    if (wait > 0) return this.throttle(id, wait);
+    if (this.queued >= MAX_QUEUED) return this.throttle(id, 100);
+    if (frame.type === 'hello') return this.protocolError(id, 'Already signed in; send hello only once per connection.');
+    const valid = validateClientFrame(frame);
+    if (!valid.ok) {
+      const envelopeOk = frame.type === 'req' && id !== undefined && typeof frame.cmd === 'string' && Object.hasOwn(COMMAND_ARGS, frame.cmd);
+      if (!envelopeOk) return this.protocolError(id, valid.error);
+      const args = frame.args;
+      const long = isRecord(args) && typeof args.text === 'string' && args.text.length > MAX_TEXT_LENGTH;
+      return this.send({ type: 'error', id, code: long ? 'too_large' : 'bad_request', message: valid.error });
+    }
+    const request = valid.value;
+    if (request.type !== 'req') return;
+    this.enqueue(() => this.run(request.id, request.cmd, request.args));
+  }
+
+  /** Runs `work` after everything queued before it: requests are answered in arrival order. */
+  private enqueue(work: () => Promise<void>): void {
+    this.queued++;
+    this.queue = this.queue
+      .then(work)
+      .catch((error: unknown) => this.host.options.log(`perch-server: ${(error as Error).stack ?? String(error)}`))
+      .finally(() => this.queued--);
+  }
+
+  private async authenticate(auth: Parameters<Authenticator['authenticate']>[0]): Promise<void> {
+    let session;
+    try {
+      session = await this.host.authenticator.authenticate(auth, this.remoteAddress);
+    } catch (error) {
+      const known = error instanceof RequestError;
+      if (!known) this.host.options.log(`perch-server: sign-in failed: ${(error as Error).stack ?? String(error)}`);
+      const code: ErrorCode = known ? error.code : 'internal';
+      const message = known ? error.message : 'The server could not check the credentials; try again shortly.';
+      this.send({ type: 'error', code, message, ...(known && error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {}) });
+      this.close(code === 'unauthorized' ? CLOSE.unauthorized : code === 'rate_limited' ? CLOSE.rateLimited : 1011, 'Sign-in refused.');
+      return;
+    }
+    if (this.phase !== 'authenticating') return; // The socket closed meanwhile.
+    clearTimeout(this.helloTimer);
+    this.phase = 'open';
+    const user = session.user;
+    this.caller = { user, connectionId: this.connectionId };
+    this.host.identityBuckets.retain(user.id);
+    const welcome = session.visitorToken === undefined ? { user } : { user, visitorToken: session.visitorToken };
+    this.send({ type: 'welcome', v: PROTOCOL_VERSION, session: welcome, server: this.host.serverInfo });
+    // Subscribing in the same tick as the welcome: no event can be missed or arrive before it.
+    this.unsubscribe = this.host.fanout.subscribe(user.id, { connectionId: this.connectionId, deliver: (text) => this.deliver(text) });
+    await this.host.social.connected(user.id);
+  }
+
+  private async run(id: string, cmd: CommandName, args: unknown): Promise<void> {
+    const caller = this.caller;
+    if (this.phase !== 'open' || caller === undefined) return;
+    if (this.host.isShuttingDown()) {
+      this.send({ type: 'error', id, code: 'unavailable', message: 'The server is shutting down; retry after reconnecting.', retryAfter: 1000 });
+      return;
+    }
+    try {
+      const result = await (this.host.commands[cmd] as Handler)(caller, args);
+      this.send({ type: 'res', id, result: result ?? null });
+    } catch (error) {
+      if (error instanceof RequestError) {
+        const retry = error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter };
+        this.send({ type: 'error', id, code: error.code, message: error.message, ...retry });
+        return;
+      }
+      this.host.options.log(`perch-server: ${cmd} failed: ${(error as Error).stack ?? String(error)}`);
+      this.send({ type: 'error', id, code: 'internal', message: `The server failed to handle ${cmd}; try again.` });
+    }
+  }
+
+  private refuseHello(message: string, code: number): void {
+    this.send({ type: 'error', code: 'bad_request', message });
+    this.close(code, 'Expected hello.');
+  }
+
+  private protocolError(id: string | undefined, message: string, code: ErrorCode = 'bad_request'): void {
+    this.send(id === undefined ? { type: 'error', code, message } : { type: 'error', id, code, message });
+    if (++this.protocolErrors >= MAX_PROTOCOL_ERRORS) this.close(CLOSE.protocolError, 'Too many malformed frames.');
+  }
+
+  private throttle(id: string | undefined, wait: number): void {
+    const message = `Too many requests; wait ${wait} ms before sending more.`;
+    this.send(id === undefined ? { type: 'error', code: 'rate_limited', message, retryAfter: wait } : { type: 'error', id, code: 'rate_limited', message, retryAfter: wait });
+    const now = performance.now();
+    if (now - this.floodWindowStart > FLOOD_WINDOW_MS) {
+      this.floodWindowStart = now;
+      this.throttled = 0;
+    }
+    if (++this.throttled > this.host.options.floodLimit) this.close(CLOSE.rateLimited, 'Kept flooding after being throttled.');
+  }
+
+  /** Stops sending to a reader whose buffer is full, asks it to close (4003), and destroys it soon after. */
+  private cutOff(): void {
+    this.cut = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.close(CLOSE.slowConsumer, 'Slow consumer: read too slowly.');
+  }
+
+  private close(code: number, reason: string): void {
+    if (this.phase === 'closed') return;
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+    // A peer that does not answer the close (a stalled reader) is not waited for.
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  private closed(): void {
+    if (this.phase === 'closed') return;
+    const wasOpen = this.phase === 'open';
+    this.phase = 'closed';
+    clearTimeout(this.helloTimer);
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    const userId = this.caller?.user.id;
+    if (wasOpen && userId !== undefined) {
+      this.host.identityBuckets.release(userId);
+      this.host.track(
+        this.host.social.disconnected(userId).catch((error: unknown) => {
+          this.host.options.log(`perch-server: presence update after a close failed: ${String(error)}`);
+        }),
+      );
+    }
+    this.host.forget(this);
+  }
+}

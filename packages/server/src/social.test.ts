@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Contact, Presence, User } from '@perch/protocol';
+import { inProcess, sleep, TestClient, token, type Frame } from './harness.test.util.js';
+import type { RunningServer } from './server.js';
+
+let server: RunningServer;
+const clients: TestClient[] = [];
+
+async function as(userId: string, name?: string, claims = {}): Promise<TestClient & { welcome: Frame }> {
+  const client = await TestClient.signIn(server.url, await token(userId, name, claims));
+  clients.push(client);
+  return client;
+}
+
+/** Waits until `client`'s connections are gone from the server (its close has been processed). */
+async function disconnect(...list: TestClient[]): Promise<void> {
+  const before = server.connections;
+  for (const client of list) client.close();
+  for (let i = 0; i < 100 && server.connections > before - list.length; i++) await sleep(10);
+  await sleep(20);
+}
+
+before(async () => {
+  server = await inProcess({ connectionRate: { perSecond: 1000, burst: 1000 }, identityRate: { perSecond: 1000, burst: 1000 } });
+  for (const id of ['alice', 'bob', 'carol', 'dave']) await disconnect(await as(id));
+});
+
+after(async () => {
+  for (const client of clients) client.close();
+  await server.close();
+});
+
+test('presence: watchers see online, away with a status, invisible as offline, and lastSeen after the last disconnect', async () => {
+  const alice = await as('alice');
+  await alice.request('addContact', { userId: 'bob', groups: ['Team'] });
+  assert.equal((await alice.event<Presence>('presence', (p) => p.userId === 'bob')).show, 'offline');
+
+  const bob1 = await as('bob');
+  assert.deepEqual(await alice.event<Presence>('presence', (p) => p.userId === 'bob'), { userId: 'bob', show: 'online' });
+  const bob2 = await as('bob');
+  assert.deepEqual(await alice.eventsAfter('presence', 100), [], 'a second connection changes nothing others see');
+
+  await bob1.request('setPresence', { show: 'away', status: 'In a meeting' });
+  assert.deepEqual(await alice.event('presence'), { userId: 'bob', show: 'away', status: 'In a meeting' });
+  assert.deepEqual(await bob2.event('presence'), { userId: 'bob', show: 'away', status: 'In a meeting' }, 'the user’s other connections follow');
+
+  const beforeInvisible = Date.now();
+  await bob1.request('setPresence', { show: 'invisible' });
+  const hidden = await alice.event<Presence>('presence');
+  assert.equal(hidden.show, 'offline', 'others see invisible as offline');
+  assert.equal(hidden.status, undefined, 'and no status');
+  assert.ok((hidden.lastSeen ?? 0) >= beforeInvisible, 'with a plausible lastSeen');
+  assert.equal((await bob2.event<Presence>('presence')).show, 'invisible', 'the user sees their own choice');
+  assert.equal((await alice.request('roster', {})).presence.find((p) => p.userId === 'bob')?.show, 'offline');
+
+  await disconnect(bob1, bob2);
+  assert.deepEqual(await alice.eventsAfter('presence', 50), [], 'an invisible user leaving changes nothing others see');
+  const bob3 = await as('bob');
+  assert.deepEqual(await alice.eventsAfter('presence', 100), [], 'an invisible user stays hidden across reconnects');
+
+  await bob3.request('setPresence', { show: 'online' });
+  assert.deepEqual(await alice.event('presence'), { userId: 'bob', show: 'online' });
+  const beforeLeaving = Date.now();
+  await disconnect(bob3);
+  const gone = await alice.event<Presence>('presence');
+  assert.equal(gone.show, 'offline');
+  assert.ok((gone.lastSeen ?? 0) >= beforeLeaving, 'lastSeen is the time of the last disconnect');
+  assert.deepEqual((await alice.request('roster', {})).presence.find((p) => p.userId === 'bob'), gone);
+  await assert.rejects(alice.request('setPresence', { show: 'offline' as 'online' }), { code: 'bad_request' });
+});
+
+test('contacts: added with groups, refiled, removed; each change reaches the owner’s connections', async () => {
+  const carol1 = await as('carol');
+  const carol2 = await as('carol');
+  const added = await carol1.request('addContact', { userId: 'dave', groups: ['Friends', 'Friends', 'Work'] });
+  assert.deepEqual(added, { user: { id: 'dave', name: 'Dave' }, groups: ['Friends', 'Work'] });
+  for (const tab of [carol1, carol2]) {
+    assert.deepEqual(await tab.event('contact'), { contact: added });
+    assert.equal((await tab.event<Presence>('presence', (p) => p.userId === 'dave')).show, 'offline');
+  }
+  await carol1.request('addContact', { userId: 'dave', groups: ['Work'] });
+  const roster = await carol2.request('roster', {});
+  assert.deepEqual(roster.contacts, [{ user: { id: 'dave', name: 'Dave' }, groups: ['Work'] }]);
+  assert.equal(roster.presence.length, 1);
+  assert.equal(roster.presence[0]?.show, 'offline');
+  assert.equal(typeof roster.presence[0]?.lastSeen, 'number', 'dave signed in and out before: last seen then');
+
+  assert.equal(await carol1.request('removeContact', { userId: 'dave' }), null);
+  const removed = await carol2.event<{ contact: Contact; removed?: boolean }>('contact', (c) => c.removed === true);
+  assert.equal(removed.contact.user.id, 'dave');
+  assert.deepEqual((await carol1.request('roster', {})).contacts, []);
+  assert.equal(await carol1.request('removeContact', { userId: 'dave' }), null, 'removing a non-contact is a no-op');
+  await assert.rejects(carol1.request('addContact', { userId: 'carol', groups: [] }), { code: 'bad_request' });
+  await assert.rejects(carol1.request('addContact', { userId: 'nobody', groups: [] }), { code: 'not_found' });
+  await assert.rejects(carol1.request('addContact', { userId: 'dave', groups: ['x'.repeat(65)] }), { code: 'bad_request' });
+});
+
+test('profiles come from token claims, are refreshed at each sign-in, and the directory lists everyone but visitors', async () => {
+  const claims = { title: 'Engineer', department: 'R&D', phone: '+1 555 0100', email: 'erin@example.com', location: 'Berlin', tz: 'Europe/Berlin', avatar: 'https://example.com/erin.png' };
+  const erin = await as('erin', 'Erin Example', claims);
+  const expected: User = { id: 'erin', name: 'Erin Example', title: 'Engineer', department: 'R&D', phone: '+1 555 0100', email: 'erin@example.com', location: 'Berlin', timeZone: 'Europe/Berlin', avatar: 'https://example.com/erin.png' };
+  assert.deepEqual(erin.welcome.session, { user: expected });
+  const alice = await as('alice');
+  assert.deepEqual(await alice.request('profile', { userId: 'erin' }), expected);
+  await assert.rejects(alice.request('profile', { userId: 'nobody' }), { code: 'not_found' });
+
+  await as('erin', 'Erin Renamed', { avatar: 'javascript:alert(1)' });
+  const refreshed = await alice.request('profile', { userId: 'erin' });
+  assert.deepEqual(refreshed, { id: 'erin', name: 'Erin Renamed' }, 'the profile follows the newest claims; a non-http avatar is dropped');
+
+  const visitor = await TestClient.signIn(server.url, { visitor: { name: 'Guest' } });
+  clients.push(visitor);
+  const directory = await alice.request('directory', {});
+  assert.deepEqual(directory.map((u) => u.id), ['alice', 'bob', 'carol', 'dave', 'erin'], 'sorted by name, visitors left out');
+  assert.ok(directory.every((u) => u.visitor !== true));
+});

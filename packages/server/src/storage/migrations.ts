@@ -1,0 +1,137 @@
+/**
+ * The SQLite schema, as an ordered list of migrations. Migration `i` (0-based) brings a database
+ * from `user_version` i to i + 1; append new ones, never edit a released one.
+ */
+import type Database from 'better-sqlite3';
+
+/** One schema step. */
+export interface Migration {
+  /** What the step does, for logs and errors. */
+  name: string;
+  /** The SQL it runs, inside the same transaction that records the new `user_version`. */
+  sql: string;
+}
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    name: 'users, visitors, conversations, messages, contacts, follows, posts, likes',
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        avatar TEXT, title TEXT, department TEXT, phone TEXT, email TEXT, location TEXT, time_zone TEXT,
+        visitor INTEGER NOT NULL DEFAULT 0,
+        show TEXT NOT NULL DEFAULT 'online',
+        status TEXT,
+        last_seen INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX users_directory ON users (visitor, name);
+
+      CREATE TABLE visitor_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+      CREATE INDEX visitor_tokens_by_user ON visitor_tokens (user_id);
+
+      CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
+        title TEXT,
+        direct_key TEXT UNIQUE,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        last_activity INTEGER
+      );
+
+      CREATE TABLE members (
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users (id),
+        position INTEGER NOT NULL,
+        read_seq INTEGER NOT NULL DEFAULT 0,
+        delivered_seq INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (conversation_id, user_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX members_by_user ON members (user_id);
+
+      CREATE TABLE messages (
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        id TEXT NOT NULL UNIQUE,
+        sender_id TEXT NOT NULL REFERENCES users (id),
+        client_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        sent_at INTEGER NOT NULL,
+        edited_at INTEGER,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (conversation_id, seq),
+        UNIQUE (sender_id, client_id)
+      );
+
+      CREATE TABLE contacts (
+        owner_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        contact_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        groups TEXT NOT NULL DEFAULT '[]',
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (owner_id, contact_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX contacts_by_contact ON contacts (contact_id);
+
+      CREATE TABLE follows (
+        follower_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        followee_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (follower_id, followee_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX follows_by_followee ON follows (followee_id);
+
+      CREATE TABLE posts (
+        pos INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        author_id TEXT NOT NULL REFERENCES users (id),
+        client_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        sent_at INTEGER NOT NULL,
+        reply_to TEXT REFERENCES posts (id),
+        likes INTEGER NOT NULL DEFAULT 0,
+        replies INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (author_id, client_id)
+      );
+      CREATE INDEX posts_by_author ON posts (author_id, pos);
+
+      CREATE TABLE likes (
+        post_id TEXT NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        PRIMARY KEY (post_id, user_id)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/**
+ * Brings `db` up to the newest schema, one transaction per step, recording each step in
+ * `user_version`. Refuses a database written by a newer server.
+ */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > migrations.length) {
+    throw new Error(
+      `The database is at schema version ${current}, but this perch-server knows only ${migrations.length}; ` +
+        'upgrade perch-server or point --db at another file.',
+    );
+  }
+  for (let version = current; version < migrations.length; version++) {
+    const step = migrations[version] as Migration;
+    db.transaction(() => {
+      db.exec(step.sql);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+  return migrations.length;
+}

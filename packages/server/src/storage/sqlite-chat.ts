@@ -1,0 +1,230 @@
+/**
+ * The SQLite half of {@link Storage} that deals with chat: conversations, members with their
+ * markers, and messages numbered per conversation.
+ */
+import type Database from 'better-sqlite3';
+import type { Id, Message } from '@perch/protocol';
+import type { ConversationRecord, MemberRecord, MarkerMoves, NewMessage, Storage } from './storage.js';
+import type { WriteBatch } from './write-batch.js';
+
+interface ConversationRow {
+  id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  last_seq: number;
+  created_at: number;
+  last_activity: number | null;
+}
+
+interface MemberRow {
+  conversation_id: string;
+  user_id: string;
+  name: string;
+  read_seq: number;
+  delivered_seq: number;
+}
+
+interface MessageRow {
+  conversation_id: string;
+  seq: number;
+  id: string;
+  sender_id: string;
+  client_id: string;
+  text: string;
+  created_at: number;
+  sent_at: number;
+  edited_at: number | null;
+  deleted: number;
+}
+
+const MESSAGE_COLUMNS = 'conversation_id, seq, id, sender_id, client_id, text, created_at, sent_at, edited_at, deleted';
+const CONVERSATION_COLUMNS = 'c.id, c.kind, c.title, c.last_seq, c.created_at, c.last_activity';
+
+function messageFromRow(row: MessageRow): Message {
+  const message: Message = {
+    id: row.id,
+    clientId: row.client_id,
+    conversationId: row.conversation_id,
+    seq: row.seq,
+    senderId: row.sender_id,
+    text: row.text,
+    createdAt: row.created_at,
+    sentAt: row.sent_at,
+    state: 'sent',
+  };
+  if (row.edited_at !== null) message.editedAt = row.edited_at;
+  if (row.deleted === 1) message.deleted = true;
+  return message;
+}
+
+function conversationFromRows(row: ConversationRow, members: MemberRow[]): ConversationRecord {
+  const record: ConversationRecord = {
+    id: row.id,
+    kind: row.kind,
+    members: members.map((m): MemberRecord => ({ userId: m.user_id, name: m.name, readSeq: m.read_seq, deliveredSeq: m.delivered_seq })),
+    lastSeq: row.last_seq,
+    createdAt: row.created_at,
+  };
+  if (row.title !== null) record.title = row.title;
+  if (row.last_activity !== null) record.lastActivity = row.last_activity;
+  return record;
+}
+
+type ChatMethods = Pick<
+  Storage,
+  | 'openDirect'
+  | 'createGroup'
+  | 'getConversation'
+  | 'getMembers'
+  | 'listConversations'
+  | 'appendMessage'
+  | 'getMessage'
+  | 'updateMessage'
+  | 'history'
+  | 'advanceMarker'
+>;
+
+/** Builds the chat methods of the SQLite storage over an open, migrated database; writes go through `batch`. */
+export function sqliteChat(db: Database.Database, batch: WriteBatch): ChatMethods {
+  const insertConversation = db.prepare(
+    'INSERT INTO conversations (id, kind, title, direct_key, created_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const insertMember = db.prepare('INSERT INTO members (conversation_id, user_id, position) VALUES (?, ?, ?)');
+  const selectDirect = db.prepare('SELECT id FROM conversations WHERE direct_key = ?').pluck();
+  const selectConversation = db.prepare(`SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?`);
+  const selectMembers = db.prepare(`
+    SELECT m.conversation_id, m.user_id, u.name, m.read_seq, m.delivered_seq
+    FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ? ORDER BY m.position`);
+  const selectMemberIds = db.prepare('SELECT user_id FROM members WHERE conversation_id = ? ORDER BY position').pluck();
+  const selectMine = db.prepare(`
+    SELECT ${CONVERSATION_COLUMNS} FROM conversations c JOIN members me ON me.conversation_id = c.id
+    WHERE me.user_id = ? ORDER BY coalesce(c.last_activity, c.created_at) DESC, c.id`);
+  const selectMembersOfMine = db.prepare(`
+    SELECT m.conversation_id, m.user_id, u.name, m.read_seq, m.delivered_seq
+    FROM members me JOIN members m ON m.conversation_id = me.conversation_id JOIN users u ON u.id = m.user_id
+    WHERE me.user_id = ? ORDER BY m.conversation_id, m.position`);
+  const selectByClientId = db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?`);
+  const bumpSeq = db.prepare('UPDATE conversations SET last_seq = last_seq + 1, last_activity = ? WHERE id = ? RETURNING last_seq').pluck();
+  const insertMessage = db.prepare(`
+    INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, text, created_at, sent_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+  const moveOwnMarkers = db.prepare(`
+    UPDATE members SET read_seq = max(read_seq, @seq), delivered_seq = max(delivered_seq, @seq)
+    WHERE conversation_id = @conversationId AND user_id = @userId`);
+  const selectMessage = db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND id = ?`);
+  const updateMessage = db.prepare(`
+    UPDATE messages SET text = ?, edited_at = ?, deleted = max(deleted, ?)
+    WHERE conversation_id = ? AND id = ? RETURNING ${MESSAGE_COLUMNS}`);
+  const selectAfter = db.prepare(`
+    SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`);
+  const selectBefore = db.prepare(`
+    SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?`);
+  const selectLastSeq = db.prepare('SELECT last_seq FROM conversations WHERE id = ?').pluck();
+  const moveDelivered = db.prepare(
+    'UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ? AND delivered_seq < ?',
+  );
+  const moveRead = db.prepare('UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ? AND read_seq < ?');
+
+  const load = (id: Id): ConversationRecord | undefined => {
+    const row = selectConversation.get(id) as ConversationRow | undefined;
+    return row === undefined ? undefined : conversationFromRows(row, selectMembers.all(id) as MemberRow[]);
+  };
+
+  const openDirect = db.transaction((a: Id, b: Id, candidateId: Id, now: number) => {
+    const key = [a, b].sort().join('|');
+    const existing = selectDirect.get(key) as string | undefined;
+    if (existing !== undefined) return { value: load(existing) as ConversationRecord, fresh: false };
+    insertConversation.run(candidateId, 'direct', null, key, now);
+    insertMember.run(candidateId, a, 0);
+    insertMember.run(candidateId, b, 1);
+    return { value: load(candidateId) as ConversationRecord, fresh: true };
+  });
+
+  const createGroup = db.transaction((input: { id: Id; title: string; members: Id[] }, now: number) => {
+    insertConversation.run(input.id, 'group', input.title, null, now);
+    input.members.forEach((member, position) => insertMember.run(input.id, member, position));
+    return load(input.id) as ConversationRecord;
+  });
+
+  const append = db.transaction((input: NewMessage) => {
+    const original = selectByClientId.get(input.senderId, input.clientId) as MessageRow | undefined;
+    if (original !== undefined) return { value: messageFromRow(original), fresh: false };
+    const seq = bumpSeq.get(input.sentAt, input.conversationId) as number | undefined;
+    if (seq === undefined) throw new Error(`Conversation ${input.conversationId} does not exist.`);
+    insertMessage.run(input.conversationId, seq, input.id, input.senderId, input.clientId, input.text, input.createdAt, input.sentAt);
+    moveOwnMarkers.run({ seq, conversationId: input.conversationId, userId: input.senderId });
+    const message: Message = {
+      id: input.id,
+      clientId: input.clientId,
+      conversationId: input.conversationId,
+      seq,
+      senderId: input.senderId,
+      text: input.text,
+      createdAt: input.createdAt,
+      sentAt: input.sentAt,
+      state: 'sent',
+    };
+    return { value: message, fresh: true };
+  });
+
+  const advance = db.transaction((conversationId: Id, userId: Id, kind: 'read' | 'delivered', seq: number): MarkerMoves => {
+    const lastSeq = selectLastSeq.get(conversationId) as number | undefined;
+    const target = Math.min(seq, lastSeq ?? 0);
+    const moves: MarkerMoves = {};
+    if (moveDelivered.run(target, conversationId, userId, target).changes > 0) moves.delivered = target;
+    if (kind === 'read' && moveRead.run(target, conversationId, userId, target).changes > 0) moves.read = target;
+    return moves;
+  });
+
+  return {
+    async openDirect(a, b, candidateId, now) {
+      return batch.run(() => openDirect(a, b, candidateId, now));
+    },
+    async createGroup(input, now) {
+      return batch.run(() => createGroup(input, now));
+    },
+    async getConversation(id) {
+      return load(id);
+    },
+    async getMembers(conversationId) {
+      const ids = selectMemberIds.all(conversationId) as Id[];
+      return ids.length === 0 ? undefined : ids;
+    },
+    async listConversations(userId) {
+      const rows = selectMine.all(userId) as ConversationRow[];
+      const members = new Map<Id, MemberRow[]>();
+      for (const member of selectMembersOfMine.all(userId) as MemberRow[]) {
+        let list = members.get(member.conversation_id);
+        if (list === undefined) members.set(member.conversation_id, (list = []));
+        list.push(member);
+      }
+      return rows.map((row) => conversationFromRows(row, members.get(row.id) ?? []));
+    },
+    async appendMessage(input) {
+      return batch.run(() => append(input));
+    },
+    async getMessage(conversationId, id) {
+      const row = selectMessage.get(conversationId, id) as MessageRow | undefined;
+      return row === undefined ? undefined : messageFromRow(row);
+    },
+    async updateMessage(conversationId, id, change) {
+      const row = await batch.run(() => updateMessage.get(change.text, change.editedAt, change.deleted ? 1 : 0, conversationId, id) as MessageRow | undefined);
+      return row === undefined ? undefined : messageFromRow(row);
+    },
+    async history(conversationId, { after, before, limit }) {
+      const lastSeq = (selectLastSeq.get(conversationId) as number | undefined) ?? 0;
+      if (after !== undefined) {
+        const rows = selectAfter.all(conversationId, after, lastSeq, limit + 1) as MessageRow[];
+        const complete = rows.length <= limit;
+        return { messages: rows.slice(0, limit).map(messageFromRow), complete };
+      }
+      const top = before === undefined ? lastSeq : Math.min(lastSeq, before - 1);
+      const rows = selectBefore.all(conversationId, top, limit + 1) as MessageRow[];
+      const complete = rows.length <= limit;
+      return { messages: rows.slice(0, limit).reverse().map(messageFromRow), complete };
+    },
+    async advanceMarker(conversationId, userId, kind, seq) {
+      return batch.run(() => advance(conversationId, userId, kind, seq));
+    },
+  };
+}
