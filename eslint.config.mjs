@@ -96,6 +96,12 @@ export default defineConfig(
   { name: 'perch/deps/elements', files: ['packages/elements/**'], rules: { 'no-restricted-imports': imports('packages/elements', ['protocol', 'core']) } },
   { name: 'perch/deps/support', files: ['packages/support/**'], rules: { 'no-restricted-imports': imports('packages/support', ['protocol', 'core', 'elements']) } },
   { name: 'perch/deps/server', files: ['packages/server/**'], rules: { 'no-restricted-imports': imports('packages/server', ['protocol'], { domLibs: true }) } },
+  // Component tests need a working client: they may use the in-page memory hub (the shipped code may not).
+  {
+    name: 'perch/deps/elements-tests',
+    files: ['packages/elements/**/*.test.ts', 'packages/elements/**/*.test.util.ts'],
+    rules: { 'no-restricted-imports': imports('packages/elements tests', ['protocol', 'core', 'backend-memory']) },
+  },
   { name: 'perch/deps/embed', files: ['packages/embed/**'], rules: { 'no-restricted-imports': imports('packages/embed', [], { anyPerch: true }) } },
 
   {

@@ -1,0 +1,262 @@
+import { msg, str } from '@lit/localize';
+import { html, type TemplateResult } from 'lit';
+import type { Id, PerchClient, Presence, User } from '@perch/core';
+import { emit } from '../internal/events.js';
+import { rosterEntry } from '../internal/people.js';
+import { PerchElement } from '../internal/perch-element.js';
+import { banner, presenceLine } from '../internal/status.js';
+import { StoreController } from '../internal/store-controller.js';
+import { base } from '../internal/styles.js';
+import { Virtualizer } from '../internal/virtualizer.js';
+import { styles } from './buddy-list.styles.js';
+
+/** One row of the flattened tree: a group header (level 1) or a person in it (level 2). */
+interface Row {
+  key: string;
+  level: 1 | 2;
+  group: string;
+  /** Position among its siblings, and their number (aria-posinset / aria-setsize). */
+  pos: number;
+  size: number;
+  user?: User;
+  presence?: Presence;
+  /** Online people and everyone in a group, for its header. */
+  online?: number;
+  count?: number;
+}
+
+const RANK = { online: 0, dnd: 1, away: 2, invisible: 3, offline: 3 };
+
+/**
+ * @summary The buddy list: your contacts (or the whole organisation) in collapsible groups, with
+ * presence, personal messages, last seen and unread counts; online people first.
+ *
+ * A WAI-ARIA tree with a roving tabindex: ↑/↓ move, → opens a group or enters it, ← closes it or
+ * goes up to it, Home/End, Enter opens a chat (or toggles a group), Shift+F10 or the context-menu
+ * key (or a right click) asks for the person's profile. Typing in the search field filters as
+ * you type; ↓ moves from it into the list. Only the rows in view are rendered (10,000 are fine).
+ *
+ * @event perch-open-chat - Enter or click on a person (`detail.userId`). Cancel it to open the
+ * chat your own way; otherwise the list calls `client.openDirect(userId)`.
+ * @event perch-open-profile - Shift+F10, the context-menu key or a right click on a person.
+ *
+ * @csspart search - The search field.
+ * @csspart list - The scrolling list.
+ * @csspart group - A group header row.
+ * @csspart person - A person's row.
+ * @csspart badge - An unread count.
+ * @csspart banner - The connection state line.
+ */
+export class PerchBuddyList extends PerchElement {
+  static override styles = [base, styles];
+  static override properties = { mode: {} };
+
+  /** `contacts` (default): your buddy list by your groups; `directory`: everyone, by department. */
+  declare mode: 'contacts' | 'directory';
+  readonly #roster = new StoreController(this, (client) => client.roster);
+  readonly #conversations = new StoreController(this, (client) => client.conversations);
+  readonly #status = new StoreController(this, (client) => client.status);
+  readonly #v = new Virtualizer(this, 48);
+  readonly #collapsed = new Set<string>();
+  #query = '';
+  #active = '';
+  #rows: Row[] = [];
+  #inputs: unknown[] = [];
+  #directory: User[] | undefined;
+  #directoryOf: PerchClient | undefined;
+
+  constructor() {
+    super();
+    this.mode = 'contacts';
+  }
+
+  protected override willUpdate(): void {
+    const client = this.perch;
+    if (this.mode === 'directory' && client && this.#directoryOf !== client && this.#status.value?.state === 'online') {
+      this.#directoryOf = client;
+      client.directory().then(
+        (users) => {
+          this.#directory = users;
+          this.requestUpdate();
+        },
+        () => (this.#directoryOf = undefined),
+      );
+    }
+    const inputs = [client, this.mode, this.#roster.value, this.#directory, this.#query, this.#collapsed.size];
+    if (inputs.some((input, i) => input !== this.#inputs[i])) {
+      this.#inputs = inputs;
+      this.#rows = this.#build(client);
+    }
+  }
+
+  /** Groups, filters and flattens the people into rows; collapsed groups keep only their header. */
+  #build(client: PerchClient | undefined): Row[] {
+    if (!client) return [];
+    const query = this.#query.trim().toLocaleLowerCase();
+    const people =
+      this.mode === 'directory'
+        ? (this.#directory ?? [])
+            .map((user) => ({ user, presence: rosterEntry(client, user.id)?.presence ?? { userId: user.id, show: 'offline' as const }, groups: [user.department ?? ''] }))
+            .sort((a, b) => RANK[a.presence.show] - RANK[b.presence.show] || a.user.name.localeCompare(b.user.name))
+        : (this.#roster.value ?? []);
+    const groups = new Map<string, Row[]>();
+    for (const { user, presence, groups: names } of people) {
+      const text = [user.name, user.title, user.department, presence.status].join('\n').toLocaleLowerCase();
+      if (query && !text.includes(query)) continue;
+      for (const group of names.length ? names : ['']) {
+        let rows = groups.get(group);
+        if (!rows) groups.set(group, (rows = []));
+        rows.push({ key: `${group}\n${user.id}`, level: 2, group, pos: rows.length + 1, size: 0, user, presence });
+      }
+    }
+    const rows: Row[] = [];
+    let pos = 0;
+    for (const [group, members] of groups) {
+      const open = query || !this.#collapsed.has(group);
+      const online = members.filter((r) => r.presence!.show !== 'offline').length;
+      rows.push({ key: group, level: 1, group, pos: ++pos, size: groups.size, online, count: members.length });
+      if (open) for (const row of members) rows.push({ ...row, size: members.length });
+    }
+    return rows;
+  }
+
+  protected override render(): TemplateResult {
+    const rows = this.#rows;
+    const v = this.#v;
+    v.window(rows.map((row) => row.key));
+    const visible = rows.slice(v.start, v.end);
+    v.active = this.#index(this.#active);
+    const unread = new Map<Id, number>();
+    const me = this.perch?.user.get()?.id;
+    for (const c of this.#conversations.value ?? []) {
+      if (c.kind === 'direct') unread.set(c.members.find((id) => id !== me)!, c.unread);
+    }
+    // The roving tab stop: the active row if rendered, else the first rendered row.
+    const stop = visible.some((row) => row.key === this.#active) ? this.#active : visible[0]?.key;
+    const label = this.mode === 'directory' ? msg('Directory') : msg('Contacts');
+    return html`${banner(this.#status.value)}
+      <input type="search" part="search" aria-label=${msg('Search people')} placeholder=${msg('Search people')} .value=${this.#query}
+        @input=${(e: Event) => this.#search((e.target as HTMLInputElement).value)} @keydown=${this.#searchKey}>
+      <div class="v" part="list">
+        <div role="tree" aria-label=${label} @keydown=${this.#key} @click=${this.#click} @contextmenu=${this.#context} @focusin=${this.#focusin}>
+          ${visible.map((row) => {
+            const count = unread.get(row.user?.id ?? '') ?? 0;
+            return row.level === 1
+              ? html`<div class="row r" role="treeitem" part="group" aria-level="1" aria-expanded=${!this.#collapsed.has(row.group) || !!this.#query}
+                  aria-posinset=${row.pos} aria-setsize=${row.size} tabindex=${row.key === stop ? 0 : -1}>
+                  <span class="name u">${row.group || label}</span><span class="mu">${row.online}/${row.count}</span></div>`
+              : html`<div class="row r" role="treeitem" part="person" aria-level="2" aria-posinset=${row.pos} aria-setsize=${row.size}
+                  aria-keyshortcuts="Shift+F10" tabindex=${row.key === stop ? 0 : -1}>
+                  <span class="name u">${row.user!.name}</span>${count ? html`<span class="badge" part="badge"><span aria-hidden="true">${count}</span><span class="sr">${msg(str`${count} unread`)}</span></span>` : ''}
+                  <span class="row mu">${presenceLine(row.presence!)}</span></div>`;
+          })}
+        </div>
+      </div>
+      ${rows.length ? '' : html`<p class="empty mu">${this.#query ? msg('No one matches your search.') : msg('No one here yet.')}</p>`}`;
+  }
+
+  #search(query: string): void {
+    this.#query = query;
+    this.requestUpdate();
+  }
+
+  #searchKey(event: KeyboardEvent): void {
+    if (event.key === 'ArrowDown' && this.#rows.length) {
+      event.preventDefault();
+      this.#focus(Math.max(0, this.#index(this.#active)));
+    }
+  }
+
+  #index(key: string): number {
+    return this.#rows.findIndex((row) => row.key === key);
+  }
+
+  /** The row of an event's treeitem. */
+  #rowOf(event: Event): Row | undefined {
+    const item = (event.target as Element).closest('[role=treeitem]');
+    return item ? this.#rows[this.#v.start + [...item.parentElement!.children].indexOf(item)] : undefined;
+  }
+
+  #focusin(event: FocusEvent): void {
+    const row = this.#rowOf(event);
+    if (row && row.key !== this.#active) {
+      this.#active = row.key;
+      this.requestUpdate();
+    }
+  }
+
+  /** Makes row `index` the tab stop, scrolls it into view and focuses it. */
+  #focus(index: number): void {
+    const row = this.#rows[index];
+    if (!row) return;
+    this.#active = row.key;
+    void this.#v.focusIndex(index);
+  }
+
+  #activate(row: Row): void {
+    if (row.level === 1) {
+      if (!this.#collapsed.delete(row.group)) this.#collapsed.add(row.group);
+      this.#active = row.key;
+      this.#focus(this.#index(row.key));
+    } else if (emit(this, 'perch-open-chat', { userId: row.user!.id })) {
+      this.perch?.openDirect(row.user!.id).catch(() => {});
+    }
+  }
+
+  #click(event: MouseEvent): void {
+    const row = this.#rowOf(event);
+    if (row) this.#activate(row);
+  }
+
+  #context(event: Event): void {
+    const row = this.#rowOf(event);
+    if (row?.user) {
+      event.preventDefault();
+      emit(this, 'perch-open-profile', { userId: row.user.id });
+    }
+  }
+
+  #key(event: KeyboardEvent): void {
+    const row = this.#rowOf(event);
+    if (!row) return;
+    const index = this.#index(row.key);
+    const open = row.level === 1 && (!this.#collapsed.has(row.group) || !!this.#query);
+    let target = -1;
+    switch (event.key) {
+      case 'ArrowDown':
+        target = index + 1;
+        break;
+      case 'ArrowUp':
+        target = index - 1;
+        break;
+      case 'Home':
+        target = 0;
+        break;
+      case 'End':
+        target = this.#rows.length - 1;
+        break;
+      case 'ArrowRight':
+      case 'ArrowLeft': {
+        // Right opens a group, or enters an open one; left closes a group, or goes up to it.
+        const forward = (event.key === 'ArrowRight') !== (getComputedStyle(this).direction === 'rtl');
+        if (row.level === 2) target = forward ? -1 : this.#index(row.group);
+        else if (forward === open) target = forward ? index + 1 : -1;
+        else this.#activate(row);
+        break;
+      }
+      case 'Enter':
+      case ' ':
+        this.#activate(row);
+        break;
+      case 'F10':
+      case 'ContextMenu':
+        if (event.key === 'F10' && !event.shiftKey) return;
+        this.#context(event);
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+    if (target >= 0) this.#focus(target);
+  }
+}

@@ -1,0 +1,267 @@
+import { expect } from 'chai';
+import type { PerchChatPane } from './chat-pane.component.js';
+import {
+  $,
+  $$,
+  HOSTILE,
+  cleanup,
+  connected,
+  expectAccessible,
+  expectSafe,
+  focused,
+  mount,
+  press,
+  seededHub,
+  shadowElements,
+  shadowText,
+  type,
+  until,
+  type MemoryHub,
+} from '../testing.browser.test.js';
+
+type Client = Awaited<ReturnType<typeof connected>>;
+
+const pane = (client: Client, attributes: Record<string, string>) => mount<PerchChatPane>('perch-chat-pane', attributes, client);
+const bubbles = (element: Element) => $$(element, '[part=bubble]').map((b) => b.textContent!.trim());
+const states = (element: Element) => $$(element, '[part=state]').map((s) => s.textContent!.trim());
+const scroller = (element: Element) => $(element, '.v');
+const composer = (element: Element) => $<HTMLTextAreaElement>(element, 'textarea');
+const frame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
+
+/** Waits until the scroll position stops moving (rows measured after a scroll adjust it). */
+async function settled(element: PerchChatPane): Promise<void> {
+  let last = -1;
+  while (scroller(element).scrollTop !== last) {
+    last = scroller(element).scrollTop;
+    await frame();
+    await element.updateComplete;
+  }
+}
+
+/** A hub where bob wrote `texts` to alice (oldest first), then alice and bob connected. */
+async function scene(texts: string[] = ['hi alice', 'are you there?'], hub: MemoryHub = seededHub()) {
+  const { id } = hub.openDirect('alice', 'bob');
+  for (const text of texts) hub.injectMessage(id, 'bob', text);
+  const bob = await connected(hub, 'bob');
+  const alice = await connected(hub);
+  await until(() => alice.messages(id).get().length === Math.min(texts.length, 100), 'alice has the messages');
+  return { hub, id, alice, bob };
+}
+
+describe('<perch-chat-pane>', () => {
+  afterEach(cleanup);
+
+  it('renders the conversation at once as a labelled log, by id or by person', async () => {
+    const { id, alice } = await scene();
+    const element = await pane(alice, { conversation: id });
+    expect(bubbles(element)).to.deep.equal(['hi alice', 'are you there?']);
+    const log = $(element, '[role=log]');
+    expect(log.getAttribute('aria-label')).to.equal('Messages with Bob Builder');
+    const byPerson = await pane(alice, { with: 'bob' });
+    expect(bubbles(byPerson)).to.deep.equal(['hi alice', 'are you there?']);
+    const fresh = await pane(alice, { with: 'carol' });
+    await until(() => !composer(fresh).disabled, 'the chat with carol is opened');
+    expect(alice.conversations.get().some((c) => c.members.includes('carol'))).to.equal(true);
+    await expectAccessible(element);
+  });
+
+  it('separates days, groups consecutive messages and marks the first unread', async () => {
+    const hub = seededHub();
+    const now = Date.now();
+    const times = [now - 3 * 864e5, now - 3 * 864e5 + 60_000, now - 1000, now - 500];
+    let next = 0;
+    hub.now = () => times[Math.min(next, 3)]!;
+    const { id } = hub.openDirect('alice', 'bob');
+    hub.injectMessage(id, 'bob', 'old one');
+    next++;
+    hub.injectMessage(id, 'bob', 'old two');
+    next++;
+    hub.injectMessage(id, 'alice', 'today mine');
+    next++;
+    hub.injectMessage(id, 'bob', 'today new');
+    hub.now = Date.now;
+    const alice = await connected(hub);
+    await until(() => alice.messages(id).get().length === 4, 'messages');
+    const element = await pane(alice, { conversation: id });
+    const separators = $$(element, '.sep:not(.new)').map((s) => s.textContent);
+    expect(separators).to.have.length(2);
+    expect(separators[1]).to.equal('today');
+    const items = $$(element, '[part=message]');
+    expect(items[1]!.classList.contains('g'), 'the second old message is grouped').to.equal(true);
+    expect(items[2]!.classList.contains('g')).to.equal(false);
+    expect($(element, '[part=unread-divider]').closest('[part=message]')).to.equal(items[3]);
+    expect(items[2]!.querySelector('.who')!.textContent).to.contain('You');
+  });
+
+  it('sends with Enter, adds a line with Shift+Enter, tells the other side it is typing', async () => {
+    const { id, alice, bob } = await scene();
+    const element = await pane(alice, { conversation: id });
+    $(element, '[role=log]').focus();
+    await press('Tab');
+    expect(focused()).to.equal(composer(element));
+    await type('first line');
+    await until(() => bob.typing(id).get().includes('alice'), 'bob sees alice typing');
+    await press('Shift+Enter');
+    await type('second line');
+    await press('Enter');
+    expect(composer(element).value).to.equal('');
+    await until(() => bubbles(element).includes('first line\nsecond line'), 'the message shows');
+    await until(() => states(element).at(-1)!.startsWith('Sent') || states(element).at(-1)!.startsWith('Delivered'), 'sent');
+    await bob.markRead(id);
+    await until(() => states(element).at(-1)!.startsWith('Read'), 'read by bob');
+    await until(() => !bob.typing(id).get().includes('alice'), 'typing off after sending');
+  });
+
+  it('shows who is typing, and announces new messages from others', async () => {
+    const { id, alice, bob } = await scene();
+    const element = await pane(alice, { conversation: id });
+    await bob.setTyping(id, true);
+    await until(() => $(element, '[part=typing]').textContent === 'Bob Builder is typing…', 'typing shown');
+    bob.send(id, 'one more thing');
+    await until(() => $(element, '[role=status].info').textContent === 'Bob Builder: one more thing', 'announced');
+  });
+
+  it('shows a failed message with Retry, which sends it', async () => {
+    const { hub, id, alice } = await scene();
+    hub.rejectMessages(() => 'forbidden');
+    const element = await pane(alice, { conversation: id });
+    alice.send(id, 'will fail');
+    await until(() => states(element).at(-1)?.startsWith('Not sent'), 'failed');
+    hub.rejectMessages(undefined);
+    const retry = $$<HTMLButtonElement>(element, '[part=state] button').find((b) => b.textContent === 'Retry')!;
+    retry.focus();
+    await press('Enter');
+    await until(() => /^(Sent|Delivered|Read)/.test(states(element).at(-1)!), 'sent after retry');
+  });
+
+  it('edits and deletes your messages; ↑ edits the last, Escape cancels', async () => {
+    const { id, alice, bob } = await scene();
+    alice.send(id, 'tpyo');
+    const element = await pane(alice, { conversation: id });
+    await until(() => $$(element, '.act').length === 2, 'edit and delete buttons');
+    composer(element).focus();
+    await press('ArrowUp');
+    expect(composer(element).value).to.equal('tpyo');
+    expect(composer(element).getAttribute('aria-label')).to.equal('Edit your message');
+    await press('Escape');
+    expect(composer(element).value).to.equal('');
+    expect(composer(element).getAttribute('aria-label')).to.equal('Message');
+    $$(element, '.act')[0]!.click();
+    composer(element).select();
+    await type('typo');
+    await press('Enter');
+    await until(() => bubbles(element).includes('typo (edited)'), 'edited');
+    await until(() => bob.messages(id).get().some((m) => m.text === 'typo'), 'bob sees the edit');
+    $$(element, '.act')[1]!.click();
+    await until(() => bubbles(element).includes('Message deleted'), 'deleted');
+  });
+
+  it('marks messages read once scrolled to them, and shows the unread divider', async () => {
+    const { id, alice } = await scene();
+    expect(alice.conversations.get()[0]!.unread).to.equal(2);
+    const element = await pane(alice, { conversation: id });
+    expect($(element, '[part=unread-divider]').textContent).to.equal('New messages');
+    await until(() => alice.conversations.get()[0]!.unread === 0, 'marked read');
+  });
+
+  it('loads older history at the top without moving what the reader sees', async () => {
+    const texts = Array.from({ length: 300 }, (_, i) => `message ${i}`);
+    const { alice, id, hub } = await scene(texts);
+    const element = await pane(alice, { conversation: id });
+    const el = scroller(element);
+    await until(() => el.scrollHeight - el.scrollTop - el.clientHeight < 4 && bubbles(element).includes('message 299'), 'at the newest');
+    // Scroll to the oldest loaded message; history (slowed down) loads above it.
+    hub.faults.latency = 300;
+    el.scrollTop = 0;
+    await frame();
+    await element.updateComplete;
+    expect($(element, '.info').textContent).to.equal('Loading earlier messages…');
+    const first = $$(element, '[part=bubble]')[0]!;
+    const text = first.textContent;
+    expect(text).to.equal('message 200');
+    const top = first.getBoundingClientRect().top;
+    await until(() => alice.messages(id).get().length > 100, 'older messages loaded');
+    await settled(element);
+    const same = $$(element, '[part=bubble]').find((b) => b.textContent === text)!;
+    expect(same, 'the message read before is still rendered').to.not.equal(undefined);
+    expect(Math.abs(same.getBoundingClientRect().top - top)).to.be.lessThan(3);
+    hub.faults.latency = 0;
+    // Going on to the top loads the rest.
+    await until(() => {
+      el.scrollTop = 0;
+      return alice.messages(id).get().length === 300;
+    }, 'everything loaded at the top', 10_000);
+    await until(() => bubbles(element)[0] === 'message 0', 'the oldest shows');
+  });
+
+  it('follows new messages only while the reader is at the bottom', async () => {
+    const texts = Array.from({ length: 60 }, (_, i) => `message ${i}`);
+    const { alice, id, hub } = await scene(texts);
+    const element = await pane(alice, { conversation: id });
+    const el = scroller(element);
+    const atEnd = () => el.scrollHeight - el.scrollTop - el.clientHeight < 4;
+    await until(atEnd, 'at the end');
+    hub.injectMessage(id, 'bob', 'new at the bottom');
+    await until(() => bubbles(element).includes('new at the bottom') && atEnd(), 'still at the end');
+    el.scrollTop = el.scrollTop - 400;
+    await frame();
+    await element.updateComplete;
+    await settled(element);
+    const top = el.scrollTop;
+    hub.injectMessage(id, 'bob', 'another');
+    await until(() => alice.messages(id).get().some((m) => m.text === 'another'), 'arrived');
+    await frame();
+    await element.updateComplete;
+    expect(el.scrollTop).to.equal(top);
+    expect(atEnd()).to.equal(false);
+  });
+
+  it('renders 10,000 messages with fewer than 400 elements', async () => {
+    const hub = seededHub();
+    const { id } = hub.openDirect('alice', 'bob');
+    for (let i = 0; i < 10_000; i++) hub.injectMessage(id, i % 3 ? 'bob' : 'alice', `message number ${i}`);
+    const alice = await connected(hub);
+    while (!(await alice.history(id, { limit: 500 })).complete);
+    expect(alice.messages(id).get()).to.have.length(10_000);
+    const element = await pane(alice, { conversation: id });
+    await until(() => bubbles(element).includes('message number 9999'), 'the newest');
+    expect(shadowElements(element).length).to.be.lessThan(400);
+    scroller(element).scrollTop = scroller(element).scrollHeight / 2;
+    await frame();
+    await element.updateComplete;
+    expect(shadowElements(element).length).to.be.lessThan(400);
+  });
+
+  it('mirrors under dir="rtl", says when offline, and takes theme tokens', async () => {
+    document.documentElement.dir = 'rtl';
+    const { hub, id, alice } = await scene();
+    alice.send(id, 'mine');
+    const element = await pane(alice, { conversation: id });
+    await until(() => bubbles(element).includes('mine'), 'mine');
+    const [theirs, , own] = $$(element, '[part=bubble]');
+    expect(own!.getBoundingClientRect().left).to.be.lessThan(theirs!.getBoundingClientRect().left);
+    element.style.setProperty('--perch-accent', 'rgb(1, 100, 1)');
+    expect(getComputedStyle(own!).backgroundColor).to.equal('rgb(1, 100, 1)');
+    hub.setOffline(true);
+    await until(() => /Reconnecting|Connecting/.test($(element, '[part=banner]').textContent!), 'the banner');
+    await expectAccessible(element);
+  });
+
+  it('renders hostile messages and names as text, links safely, mentions by template', async () => {
+    const hub = seededHub();
+    hub.addUser({ id: 'bob', name: HOSTILE[0]!, avatar: HOSTILE[2] });
+    const { id, alice } = await scene([...HOSTILE, 'hi @alice #tag https://example.com/x'], hub);
+    const element = await pane(alice, { conversation: id, 'mention-href': 'https://example.com/u/{}' });
+    const el = scroller(element);
+    for (let y = 0; y <= el.scrollHeight; y += 200) {
+      el.scrollTop = y;
+      await frame();
+      await element.updateComplete;
+      expectSafe(element);
+    }
+    expect(shadowText(element)).to.contain(HOSTILE[1]);
+    const hrefs = $$(element, 'a').map((a) => a.getAttribute('href'));
+    expect(hrefs).to.include.members(['https://example.com/u/alice', 'https://example.com/x', 'mailto:a@example.com']);
+    expect($(element, '.tag').textContent).to.equal('#tag');
+  });
+});

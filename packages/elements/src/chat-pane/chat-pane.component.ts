@@ -1,0 +1,257 @@
+import { msg, str } from '@lit/localize';
+import { html, type TemplateResult } from 'lit';
+import type { ConnectionStatus, Id, Message, PerchClient } from '@perch/core';
+import { activeLocale } from '../internal/locale.js';
+import { findUser } from '../internal/people.js';
+import { PerchElement } from '../internal/perch-element.js';
+import { banner, problem } from '../internal/status.js';
+import { StoreController } from '../internal/store-controller.js';
+import { base } from '../internal/styles.js';
+import { Virtualizer } from '../internal/virtualizer.js';
+import { renderMessage, type MessageActions } from './message.js';
+import { styles } from './chat-pane.styles.js';
+
+const GROUP_GAP = 5 * 60_000;
+const day = (time: number) => new Date(time).toDateString();
+
+/**
+ * @summary A conversation: the message log and a composer.
+ *
+ * Give it `conversation="id"`, or `with="userId"` for the direct chat with someone (opened on
+ * first use). The log (`role="log"`) shows day separators, groups consecutive messages, marks
+ * the first unread one, and shows each of your messages' state (sending, sent, delivered, read;
+ * failed with Retry), with Edit and Delete. It stays at the newest message only while you are
+ * there, loads older history as you scroll up without moving what you read, marks messages read
+ * once you have scrolled to them, and renders only what is in view. Enter sends, Shift+Enter
+ * starts a new line, Escape cancels an edit; ↑ in an empty composer edits your last message.
+ *
+ * @csspart message - One message (with its separators).
+ * @csspart bubble - A message's text.
+ * @csspart state - Your message's delivery state and actions.
+ * @csspart unread-divider - The "New messages" line.
+ * @csspart typing - Who is typing.
+ * @csspart composer - The message field.
+ * @csspart send-button - The Send button.
+ * @csspart banner - The connection state line.
+ */
+export class PerchChatPane extends PerchElement {
+  static override styles = [base, styles];
+  static override properties = { conversation: {}, with: {}, mentionHref: { attribute: 'mention-href' }, tagHref: { attribute: 'tag-href' } };
+
+  /** The conversation to show (`conversation` attribute). */
+  declare conversation: Id | undefined;
+  /** Or the person whose direct chat to show (`with` attribute). */
+  declare with: Id | undefined;
+  /** URL template for @mentions, `{}` standing for the name (`mention-href`); unset: no links. */
+  declare mentionHref: string | undefined;
+  /** URL template for #hashtags (`tag-href`). */
+  declare tagHref: string | undefined;
+
+  readonly #conversations = new StoreController(this, (client) => client.conversations);
+  readonly #status = new StoreController(this, (client) => client.status);
+  readonly #messages = new StoreController(this, (client) => (this.#id ? client.messages(this.#id) : undefined));
+  readonly #typing = new StoreController(this, (client) => (this.#id ? client.typing(this.#id) : undefined));
+  readonly #v = new Virtualizer(this, 56, true);
+  #id: Id | undefined;
+  #opening = '';
+  #readAt: [Id, number] | undefined;
+  #loading = false;
+  #stalled: ConnectionStatus | undefined;
+  #complete = '';
+  #editing: Message | undefined;
+  #note = '';
+  #heard = '';
+  #heardId = '';
+
+  constructor() {
+    super();
+    new StoreController(this, (client) => client.roster);
+  }
+
+  protected override willUpdate(): void {
+    const client = this.perch;
+    const other = this.with;
+    const me = client?.user.get()?.id;
+    this.#id =
+      this.conversation ??
+      this.#conversations.value?.find((c) => c.kind === 'direct' && c.members.includes(other!) && (other === me || c.members.some((m) => m !== me)))?.id;
+    // Open the direct chat once online if it does not exist yet.
+    if (!this.#id && client && other && this.#status.value?.state === 'online' && this.#opening !== other) {
+      this.#opening = other;
+      client.openDirect(other).catch(() => (this.#opening = ''));
+    }
+    const conversation = this.#conversation();
+    if (conversation && this.#readAt?.[0] !== conversation.id) this.#readAt = [conversation.id, conversation.readSeq];
+    // Announce a new message from someone else. The log itself is not live: its rows are reused
+    // as the view moves, which a screen reader would read out as changes.
+    const last = this.#messages.value?.at(-1);
+    if (last && last.clientId !== this.#heardId) {
+      if (this.#heardId) this.#heard = last.senderId !== client?.user.get()?.id ? `${this.#name(client, last.senderId)}: ${last.text}` : '';
+      this.#heardId = last.clientId;
+    }
+  }
+
+  #conversation() {
+    return this.#conversations.value?.find((c) => c.id === this.#id);
+  }
+
+  protected override render(): TemplateResult {
+    const client = this.perch;
+    const messages = this.#messages.value ?? [];
+    const me = client?.user.get()?.id;
+    const v = this.#v;
+    v.window(messages.map((m) => m.clientId));
+    const conversation = this.#conversation();
+    const others = conversation?.members.filter((id) => id !== me) ?? (this.with ? [this.with] : []);
+    const title = conversation?.title ?? others.map((id) => this.#name(client, id)).join(', ');
+    const readAt = this.#readAt?.[1] ?? Infinity;
+    const firstUnread = messages.find((m) => m.seq! > readAt && m.senderId !== me);
+    const actions: MessageActions = {
+      retry: (m) => client?.retry(m.clientId),
+      edit: (m) => this.#edit(m),
+      remove: (m) => this.#run(client!.delete(m.conversationId, m.id!)),
+    };
+    const links = { mention: this.mentionHref, tag: this.tagHref };
+    const typers = (this.#typing.value ?? []).filter((id) => id !== me).map((id) => this.#name(client, id));
+    const list = new Intl.ListFormat(activeLocale).format(typers);
+    const items = [];
+    for (let i = v.start; i < v.end; i++) {
+      const message = messages[i]!;
+      const previous = messages[i - 1];
+      const time = message.sentAt ?? message.createdAt;
+      const before = previous && (previous.sentAt ?? previous.createdAt);
+      const newDay = !previous || day(time) !== day(before!);
+      items.push(
+        renderMessage(
+          {
+            message,
+            name: message.senderId === me ? msg('You') : this.#name(client, message.senderId),
+            mine: message.senderId === me,
+            newDay,
+            grouped: !newDay && previous!.senderId === message.senderId && time - before! < GROUP_GAP && message !== firstUnread,
+            firstUnread: message === firstUnread,
+          },
+          actions,
+          links,
+        ),
+      );
+    }
+    return html`${banner(this.#status.value)}
+      <p class="mu info" role="status">${this.#loading ? msg('Loading earlier messages…') : this.#heard}</p>
+      <div class="v">
+        <div role="log" aria-live="off" tabindex="0" aria-label=${msg(str`Messages with ${title}`)}>${items}</div>
+      </div>
+      <p class="mu info" part="typing">${typers.length ? (typers.length > 1 ? msg(str`${list} are typing…`) : msg(str`${list} is typing…`)) : ''}</p>
+      <p class="err info" role="alert">${this.#note}</p>
+      <form @submit=${this.#submit}>
+        <textarea rows="2" part="composer" aria-label=${this.#editing ? msg('Edit your message') : msg('Message')} placeholder=${msg('Write a message')}
+          ?disabled=${!this.#id} @keydown=${this.#keydown} @input=${this.#input} @blur=${() => this.#typingOff()}></textarea>
+        <button class="primary" part="send-button" ?disabled=${!this.#id}>${this.#editing ? msg('Save') : msg('Send')}</button>
+      </form>`;
+  }
+
+  protected override updated(): void {
+    const client = this.perch;
+    const id = this.#id;
+    const conversation = this.#conversation();
+    const messages = this.#messages.value ?? [];
+    if (!client || !id) return;
+    // Seen: the reader is at the newest message of a visible page.
+    if (conversation && conversation.readSeq < conversation.lastSeq && this.#v.atEnd && document.visibilityState === 'visible') {
+      client.markRead(id).catch(() => {});
+    }
+    // Older history when scrolled near the top; an empty page offline waits for the next status.
+    if (this.#v.near(false) && !this.#loading && this.#complete !== id && this.#stalled !== this.#status.value) {
+      this.#loading = true;
+      queueMicrotask(() => this.requestUpdate());
+      const status = this.#status.value;
+      client
+        .history(id, messages[0]?.seq ? { before: messages[0].seq } : {})
+        .then(
+          (page) => {
+            if (page.complete) this.#complete = id;
+            else if (!page.messages.length) this.#stalled = status;
+          },
+          () => (this.#stalled = status),
+        )
+        .finally(() => {
+          this.#loading = false;
+          this.requestUpdate();
+        });
+    }
+  }
+
+  #name(client: PerchClient | undefined, id: Id): string {
+    return (client && findUser(client, id, this)?.name) || id;
+  }
+
+  get #field(): HTMLTextAreaElement {
+    return this.renderRoot.querySelector('textarea')!;
+  }
+
+  #input(): void {
+    if (this.#id && !this.#editing) void this.perch?.setTyping(this.#id, !!this.#field.value);
+  }
+
+  #typingOff(): void {
+    if (this.#id) void this.perch?.setTyping(this.#id, false);
+  }
+
+  #keydown(event: KeyboardEvent): void {
+    const field = this.#field;
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      this.#submit();
+    } else if (event.key === 'Escape' && this.#editing) {
+      this.#editing = undefined;
+      field.value = '';
+      this.requestUpdate();
+    } else if (event.key === 'ArrowUp' && !field.value) {
+      const me = this.perch?.user.get()?.id;
+      const mine = (this.#messages.value ?? []).filter((m) => m.senderId === me && m.id && !m.deleted).pop();
+      if (mine) {
+        event.preventDefault();
+        this.#edit(mine);
+      }
+    }
+  }
+
+  #edit(message: Message): void {
+    this.#editing = message;
+    this.requestUpdate();
+    const field = this.#field;
+    field.value = message.text;
+    field.focus();
+  }
+
+  #submit(event?: Event): void {
+    event?.preventDefault();
+    const client = this.perch;
+    const field = this.#field;
+    const text = field.value;
+    if (!client || !this.#id || !text.trim()) return;
+    const editing = this.#editing;
+    this.#editing = undefined;
+    field.value = '';
+    this.#typingOff();
+    try {
+      if (editing) this.#run(client.edit(this.#id, editing.id!, text));
+      else client.send(this.#id, text);
+      this.#note = '';
+    } catch (error) {
+      field.value = text;
+      this.#note = problem(error);
+    }
+    this.requestUpdate();
+  }
+
+  #run(command: Promise<unknown>): void {
+    command.then(
+      () => (this.#note = ''),
+      (error: unknown) => {
+        this.#note = problem(error);
+        this.requestUpdate();
+      },
+    );
+  }
+}

@@ -1,0 +1,263 @@
+import { msg, str } from '@lit/localize';
+import { html, type TemplateResult } from 'lit';
+import type { ConnectionStatus, FeedSource, Id, PerchClient, Post, ReadableStore } from '@perch/core';
+import { ago, timeEl } from '../internal/format.js';
+import { linkify } from '../internal/linkify.js';
+import { avatar, findUser } from '../internal/people.js';
+import { PerchElement } from '../internal/perch-element.js';
+import { banner, problem } from '../internal/status.js';
+import { StoreController } from '../internal/store-controller.js';
+import { base } from '../internal/styles.js';
+import { Ticker } from '../internal/ticker.js';
+import { Virtualizer } from '../internal/virtualizer.js';
+import { styles } from './feed.styles.js';
+
+const time = (post: Post) => post.sentAt ?? post.createdAt;
+const byTime = (a: Post, b: Post) => time(b) - time(a);
+
+/** The client's `post` events as a store (its value: the latest post), one per client. */
+const postEvents = new WeakMap<PerchClient, ReadableStore<Post | undefined>>();
+function livePosts(client: PerchClient): ReadableStore<Post | undefined> {
+  let store = postEvents.get(client);
+  if (!store) {
+    let last: Post | undefined;
+    postEvents.set(
+      client,
+      (store = {
+        get: () => last,
+        subscribe: (callback) => (callback(last), client.on('post', (post) => callback((last = post)))),
+      }),
+    );
+  }
+  return store;
+}
+
+/**
+ * @summary A timeline of status updates: yours and those you follow (`source="home"`), posts
+ * that mention you (`mentions`), or one person's (`user:ID`).
+ *
+ * A WAI-ARIA feed: each post is an `article` with its position; Page Down / Page Up move
+ * between posts; `aria-busy` while a page loads. New posts wait behind a "Show new posts" button
+ * so nothing moves under the reader; older ones load as you scroll down. Text is linked safely,
+ * times are relative and keep updating, posts can be liked and replied to. Only the posts in
+ * view are rendered.
+ *
+ * @csspart post - One post (`article`).
+ * @csspart new-posts - The "Show new posts" button.
+ * @csspart avatar - An author's photo or initials.
+ * @csspart banner - The connection state line.
+ */
+export class PerchFeed extends PerchElement {
+  static override styles = [base, styles];
+  static override properties = { source: {}, mentionHref: { attribute: 'mention-href' }, tagHref: { attribute: 'tag-href' } };
+
+  /** `home` (default), `mentions`, or `user:ID`. */
+  declare source: string;
+  /** URL template for @mentions, `{}` standing for the name (`mention-href`); unset: no links. */
+  declare mentionHref: string | undefined;
+  /** URL template for #hashtags (`tag-href`). */
+  declare tagHref: string | undefined;
+
+  readonly #timeline = new StoreController(this, (client) => (this.#source().kind === 'home' ? client.timeline : undefined));
+  readonly #status = new StoreController(this, (client) => client.status);
+  readonly #live = new StoreController(this, livePosts);
+  readonly #v = new Virtualizer(this, 120);
+  /** Posts of other sources (pages and live ones), by clientId. */
+  #known = new Map<string, Post>();
+  #of: unknown[] = [];
+  #posts: Post[] = [];
+  #fresh = 0;
+  #since: number | undefined;
+  #loading = false;
+  #complete = false;
+  #error = '';
+  #stalled: ConnectionStatus | undefined;
+  #active = '';
+  #replying = '';
+
+  constructor() {
+    super();
+    this.source = 'home';
+    new Ticker(this);
+    new StoreController(this, (client) => client.roster);
+  }
+
+  #source(): FeedSource {
+    const source = this.source;
+    return source === 'mentions' ? { kind: 'mentions' } : source?.startsWith('user:') ? { kind: 'user', userId: source.slice(5) } : { kind: 'home' };
+  }
+
+  protected override willUpdate(): void {
+    const client = this.perch;
+    const me = client?.user.get();
+    if (this.#of[0] !== client || this.#of[1] !== this.source) {
+      this.#of = [client, this.source];
+      this.#known = new Map();
+      this.#since = undefined;
+      this.#complete = false;
+      this.#error = '';
+    }
+    const source = this.#source();
+    const post = this.#live.value;
+    if (post && source.kind !== 'home') {
+      const mentioned = (name = '') => post.text.toLowerCase().includes(`@${name.toLowerCase()}`);
+      if (this.#known.has(post.clientId) || (source.kind === 'user' ? post.authorId === source.userId : mentioned(me?.id) || mentioned(me?.name))) {
+        this.#known.set(post.clientId, post);
+      }
+    }
+    const all = source.kind === 'home' ? (this.#timeline.value ?? []) : [...this.#known.values()].sort(byTime);
+    // At first everything shows; later arrivals from others wait behind the "new posts" button.
+    this.#since ??= all.length ? Math.max(...all.map(time)) : undefined;
+    this.#posts = all.filter((p) => this.#since === undefined || time(p) <= this.#since || p.authorId === me?.id || p.state !== 'sent');
+    this.#fresh = all.length - this.#posts.length;
+  }
+
+  protected override render(): TemplateResult {
+    const client = this.perch;
+    const posts = this.#posts;
+    const v = this.#v;
+    v.window(posts.map((p) => p.clientId));
+    // The post that keeps the tab stop; the first one until the reader picks another.
+    const active = this.#active ? posts.findIndex((p) => p.clientId === this.#active) : 0;
+    v.active = active;
+    const stop = active >= v.start && active < v.end ? active : v.start;
+    const links = { mention: this.mentionHref, tag: this.tagHref };
+    const articles = [];
+    for (let i = v.start; i < v.end; i++) {
+      const post = posts[i]!;
+      const name = (client && findUser(client, post.authorId, this)?.name) || post.authorId;
+      const replying = this.#replying === post.clientId;
+      articles.push(html`<article part="post" aria-posinset=${i + 1} aria-setsize=${this.#complete ? posts.length : -1}
+        aria-labelledby="h${i}" aria-describedby="t${i}" tabindex=${i === stop ? 0 : -1}>
+        <header class="row" id="h${i}">${avatar(client && findUser(client, post.authorId, this), name)}<strong class="u">${name}</strong>
+          <span class="mu">${timeEl(time(post), ago(time(post)))}</span></header>
+        <p class="t u" id="t${i}" dir="auto">${linkify(post.text, links)}</p>
+        <footer class="row mu">${
+          post.state === 'sent'
+            ? html`<button aria-pressed=${!!post.liked} @click=${() => this.#like(post)}>${msg('Like')} ${post.likes || ''}</button>
+                <button aria-expanded=${replying} @click=${() => this.#reply(replying ? '' : post.clientId)}>${msg('Reply')} ${post.replies || ''}</button>`
+            : post.state === 'failed'
+              ? html`<span class="err">${msg('Not posted.')}</span> <button @click=${() => client?.retry(post.clientId)}>${msg('Retry')}</button>`
+              : msg('Posting…')
+        }</footer>
+        ${replying
+          ? html`<div class="row"><textarea rows="2" aria-label=${msg(str`Reply to ${name}`)} @keydown=${(e: KeyboardEvent) => this.#replyKey(e, post)}></textarea>
+              <button class="primary" @click=${() => this.#send(post)}>${msg('Send')}</button></div>`
+          : ''}
+      </article>`);
+    }
+    return html`${banner(this.#status.value)}
+      ${this.#fresh ? html`<button class="primary new" part="new-posts" @click=${this.#showNew}>${msg(str`Show new posts (${this.#fresh})`)}</button>` : ''}
+      <div class="v">
+        <div role="feed" aria-label=${msg('Posts')} aria-busy=${this.#loading} @keydown=${this.#key} @focusin=${this.#focusin}>${articles}</div>
+      </div>
+      <p class="end mu" role="status">${
+        this.#loading
+          ? msg('Loading posts…')
+          : this.#error
+            ? html`<span class="err">${this.#error}</span> <button @click=${this.#retry}>${msg('Retry')}</button>`
+            : posts.length
+              ? this.#complete
+                ? msg('You are all caught up.')
+                : ''
+              : msg('No posts yet.')
+      }</p>`;
+  }
+
+  protected override updated(): void {
+    const client = this.perch;
+    const status = this.#status.value;
+    if (!client || this.#loading || this.#complete || this.#error || this.#stalled === status || !this.#v.near(true)) return;
+    // The next (older) page, while the reader is near the end; offline, wait for the next status.
+    const source = this.#source();
+    const before = this.#posts.findLast((p) => p.id)?.id;
+    const of = this.#of;
+    this.#loading = true;
+    queueMicrotask(() => this.requestUpdate());
+    client
+      .feed(before ? { source, before } : { source })
+      .then(
+        (page) => {
+          if (of !== this.#of) return;
+          for (const post of page.posts) this.#known.set(post.clientId, post);
+          this.#complete = page.complete;
+        },
+        (error: { code?: string }) => {
+          if (error.code === 'unavailable') this.#stalled = status;
+          else this.#error = problem(error);
+        },
+      )
+      .finally(() => {
+        this.#loading = false;
+        this.requestUpdate();
+      });
+  }
+
+  #showNew(): void {
+    this.#since = undefined;
+    this.#active = '';
+    this.requestUpdate();
+    void this.#v.focusIndex(0);
+  }
+
+  #retry(): void {
+    this.#error = '';
+    this.requestUpdate();
+  }
+
+  async #like(post: Post): Promise<void> {
+    try {
+      const liked = await this.perch!.like(post.id!, !post.liked);
+      if (this.#known.has(liked.clientId)) this.#known.set(liked.clientId, liked);
+    } catch (error) {
+      this.#error = problem(error);
+    }
+    this.requestUpdate();
+  }
+
+  #reply(clientId: Id): void {
+    this.#replying = clientId;
+    this.requestUpdate();
+    void this.updateComplete.then(() => this.renderRoot.querySelector('textarea')?.focus());
+  }
+
+  #replyKey(event: KeyboardEvent, post: Post): void {
+    if (event.key === 'Escape') this.#reply('');
+    else if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) this.#send(post);
+  }
+
+  #send(post: Post): void {
+    const text = this.renderRoot.querySelector('textarea')!.value;
+    try {
+      if (text.trim()) this.perch!.post(text, { replyTo: post.id! });
+      this.#reply('');
+    } catch (error) {
+      this.#error = problem(error);
+      this.requestUpdate();
+    }
+  }
+
+  #index(event: Event): number {
+    const article = (event.target as Element).closest('article');
+    return article ? this.#v.start + [...article.parentElement!.children].indexOf(article) : -1;
+  }
+
+  #focusin(event: FocusEvent): void {
+    const index = this.#index(event);
+    const post = this.#posts[index];
+    if (post && post.clientId !== this.#active) {
+      this.#active = post.clientId;
+      // Focus moved by the keyboard already holds the tab stop.
+      if (index !== this.#v.active) this.requestUpdate();
+    }
+  }
+
+  #key(event: KeyboardEvent): void {
+    const step = event.key === 'PageDown' ? 1 : event.key === 'PageUp' ? -1 : 0;
+    const target = this.#index(event) + step;
+    if (!step || !this.#posts[target]) return;
+    event.preventDefault();
+    this.#active = this.#posts[target].clientId;
+    void this.#v.focusIndex(target);
+  }
+}

@@ -1,0 +1,206 @@
+import type { ReactiveController, ReactiveElement } from 'lit';
+
+/** Pixels rendered beyond each edge of the viewport. */
+const OVERSCAN = 400;
+
+/**
+ * Renders only the items in view (plus {@link OVERSCAN}), for the buddy list, the chat log and
+ * the feed. Why our own and not `@lit-labs/virtualizer`: that one alone is ~7.5 KiB brotli, and
+ * all of `@perch/elements` — Lit and the core included — must stay within 20 KiB; this one is
+ * about 1 KiB and does what the three lists need:
+ *
+ * - variable heights, measured after each render and by a ResizeObserver (images, fonts,
+ *   width changes), with `estimate` for items never rendered;
+ * - a window of visible items plus overscan, the rest stood in for by the list's block-start
+ *   and block-end padding (no spacer elements inside ARIA lists);
+ * - the scroll anchored on the bottom edge of the first visible item across updates, so
+ *   prepending older items, a measured height above the viewport, or the item itself losing a
+ *   header (a day separator once older messages arrive) never moves what the reader sees;
+ * - `stick`: pinned to the end while the reader is there (chat);
+ * - `scrollToIndex`, and `focusIndex` for keyboard navigation: the `active` item keeps the focus
+ *   while the window moves (rendering is positional, so a focused element may come to show
+ *   another item).
+ *
+ * The host renders one scroll container with class `v` (`overflow-y: auto`, bounded height)
+ * whose first element child is the list: its children are exactly the items
+ * `keys.slice(start, end)`, in order and without vertical margins. It calls `window(keys)` in
+ * `render()`.
+ */
+export class Virtualizer implements ReactiveController {
+  /** The first rendered item. */
+  start = 0;
+  /** One past the last rendered item. */
+  end = 0;
+  /** The item that holds the focus (its index, set by the host on each render), or -1. */
+  active = -1;
+  #focusPending = false;
+  readonly #host: ReactiveElement;
+  readonly #estimate: number;
+  readonly #stick: boolean;
+  readonly #heights = new Map<string, number>();
+  readonly #keyOf = new WeakMap<Element, string>();
+  readonly #observed = new Set<Element>();
+  #keys: string[] = [];
+  #el: HTMLElement | undefined;
+  #list: HTMLElement | undefined;
+  /** The first visible item and where its bottom edge was, relative to the viewport top. */
+  #anchor: [key: string, bottom: number] | undefined;
+  #atEnd = true;
+  #pad = '';
+  #target: number | undefined;
+  readonly #resized = new ResizeObserver((entries) => {
+    const el = this.#el!;
+    let shift = 0;
+    let changed = false;
+    for (const { target } of entries) {
+      const key = this.#keyOf.get(target);
+      const height = (target as HTMLElement).offsetHeight;
+      const old = this.#heights.get(key!);
+      if (key === undefined || !target.isConnected || old === height) continue;
+      changed = true;
+      this.#heights.set(key, height);
+      // Growth above the viewport would push the visible items down: scroll along with it.
+      if (old !== undefined && (target as HTMLElement).offsetTop < el.scrollTop) shift += height - old;
+    }
+    if (!changed) return;
+    if (this.#stick && this.#atEnd) el.scrollTop = el.scrollHeight;
+    else el.scrollTop += shift;
+    this.#host.requestUpdate();
+  });
+
+  constructor(host: ReactiveElement, estimate: number, stick = false) {
+    this.#host = host;
+    this.#estimate = estimate;
+    this.#stick = stick;
+    host.addController(this);
+  }
+
+  #size(key: string): number {
+    return this.#heights.get(key) ?? this.#estimate;
+  }
+
+  #offset(index: number): number {
+    let y = 0;
+    for (let i = 0; i < index; i++) y += this.#size(this.#keys[i]!);
+    return y;
+  }
+
+  /** Chooses the items to render for `keys` (sets `start` and `end`). Call it in `render()`. */
+  window(keys: string[]): void {
+    const el = this.#el;
+    const view = el?.clientHeight || 1000;
+    this.#keys = keys;
+    let top = el?.scrollTop ?? 0;
+    if (el && this.#stick && this.#atEnd) top = this.#offset(keys.length) - view;
+    else if (this.#anchor) {
+      const index = keys.indexOf(this.#anchor[0]);
+      if (index >= 0) top = this.#offset(index + 1) - this.#anchor[1];
+    }
+    top = Math.max(0, top);
+    let y = 0;
+    let i = 0;
+    while (i < keys.length && y + this.#size(keys[i]!) <= top - OVERSCAN) y += this.#size(keys[i++]!);
+    this.start = i;
+    const before = y;
+    while (i < keys.length && y < top + view + OVERSCAN) y += this.#size(keys[i++]!);
+    this.end = i;
+    this.#pad = `${before}px ${this.#offset(keys.length) - y}px`;
+    this.#target = el && top;
+  }
+
+  /** True while the reader is at the end (updated on every scroll). */
+  get atEnd(): boolean {
+    return this.#atEnd;
+  }
+
+  /** True when the reader is within a viewport of the start (`end = false`) or the end. */
+  near(end: boolean): boolean {
+    const el = this.#el;
+    return !!el && (end ? el.scrollHeight - el.scrollTop - el.clientHeight : el.scrollTop) < el.clientHeight;
+  }
+
+  /** Scrolls just enough to show item `index`; the host re-renders with it in the window. */
+  scrollToIndex(index: number): void {
+    const el = this.#el;
+    if (!el) return;
+    const y = this.#offset(index);
+    const bottom = y + this.#size(this.#keys[index]!) - el.clientHeight;
+    el.scrollTop = Math.min(Math.max(el.scrollTop, bottom), y);
+    this.#anchor = undefined;
+    this.#atEnd = this.#isAtEnd();
+    this.#host.requestUpdate();
+  }
+
+  /** Makes item `index` active, scrolls it into view and focuses it after the next render. */
+  focusIndex(index: number): Promise<boolean> {
+    this.active = index;
+    this.#focusPending = true;
+    this.scrollToIndex(index);
+    return this.#host.updateComplete;
+  }
+
+  #isAtEnd(): boolean {
+    const el = this.#el!;
+    return el.scrollHeight - el.scrollTop - el.clientHeight < 4;
+  }
+
+  hostUpdate(): void {
+    const el = this.#el;
+    this.#anchor = undefined;
+    if (!el) return;
+    for (const child of this.#list!.children as HTMLCollectionOf<HTMLElement>) {
+      const bottom = child.offsetTop + child.offsetHeight - el.scrollTop;
+      if (bottom > 0) {
+        this.#anchor = [this.#keyOf.get(child)!, bottom];
+        break;
+      }
+    }
+  }
+
+  hostUpdated(): void {
+    let el = this.#el;
+    if (!el) {
+      el = this.#el = this.#host.renderRoot.querySelector<HTMLElement>('.v')!;
+      el.addEventListener(
+        'scroll',
+        () => {
+          this.#atEnd = this.#isAtEnd();
+          this.#host.requestUpdate();
+        },
+        { passive: true },
+      );
+    }
+    const list = (this.#list = el.firstElementChild as HTMLElement);
+    list.style.paddingBlock = this.#pad;
+    let i = this.start;
+    for (const child of list.children) {
+      const key = this.#keys[i++]!;
+      this.#keyOf.set(child, key);
+      this.#heights.set(key, (child as HTMLElement).offsetHeight);
+      this.#observed.add(child);
+      this.#resized.observe(child);
+    }
+    for (const child of this.#observed) {
+      if (child.parentNode !== list) {
+        this.#observed.delete(child);
+        this.#resized.unobserve(child);
+      }
+    }
+    const focused = (this.#host.renderRoot as ShadowRoot).activeElement;
+    const item = list.children[this.active - this.start] as HTMLElement | undefined;
+    if (item && (this.#focusPending || (focused?.parentElement === list && focused !== item))) {
+      this.#focusPending = false;
+      item.focus({ preventScroll: true });
+    }
+    if (this.#stick && this.#atEnd) {
+      el.scrollTop = el.scrollHeight;
+      return;
+    }
+    if (this.#target !== undefined) el.scrollTop = this.#target;
+    // Measured heights may differ from the estimates used above: keep the anchor where it was.
+    const anchor = this.#anchor;
+    for (const child of list.children as HTMLCollectionOf<HTMLElement>) {
+      if (anchor && this.#keyOf.get(child) === anchor[0]) el.scrollTop += child.offsetTop + child.offsetHeight - el.scrollTop - anchor[1];
+    }
+  }
+}
