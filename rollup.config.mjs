@@ -49,11 +49,18 @@ export function packageConfig(name) {
   const deps = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies });
   const external = (id) =>
     id.startsWith('@perch/') || builtins.has(id) || deps.some((dep) => id === dep || id.startsWith(`${dep}/`));
+  // One entry per `exports` subpath that has a `source` (e.g. @perch/elements/define).
+  const input = Object.fromEntries(
+    Object.values(pkg.exports ?? { '.': { source: './src/index.ts' } })
+      .map((target) => target.source)
+      .filter(Boolean)
+      .map((source) => [source.replace(/^\.\/src\//, '').replace(/\.ts$/, ''), join(dir, source)]),
+  );
   return {
-    input: join(dir, 'src/index.ts'),
+    input,
     external,
     plugins: plugins(),
-    output: { file: join(dir, 'dist/index.js'), format: 'es', sourcemap: true },
+    output: { dir: join(dir, 'dist'), entryFileNames: '[name].js', format: 'es', sourcemap: true },
   };
 }
 
