@@ -3,7 +3,8 @@
  * in-page hub, plus a toolbar that breaks the "network" on purpose. Plain DOM, no framework.
  */
 import { MemoryHub, memoryBackend } from '@perch/backend-memory';
-import { createClient, type Id, type PerchClient } from '@perch/core';
+import { websocketBackend } from '@perch/backend-ws';
+import { createClient, type Id, type PerchClient, type User } from '@perch/core';
 import { DEMO_PEOPLE, createDemoHub } from './demo-hub.js';
 import { el, type View } from './element.js';
 import { personPanel } from './panel.js';
@@ -72,6 +73,52 @@ export function mountDemo(root: HTMLElement, hub: MemoryHub = createDemoHub()): 
   };
 }
 
+/** A demo person's token and profile from `perch-server --demo` (its `/demo/token` endpoint). */
+async function demoLogin(userId: Id): Promise<{ token: string; user: User }> {
+  const response = await fetch(`/demo/token?user=${encodeURIComponent(userId)}`);
+  if (!response.ok) throw new Error(`perch-server --demo did not give a token for "${userId}" (HTTP ${response.status}).`);
+  return (await response.json()) as { token: string; user: User };
+}
+
+/**
+ * The same two panels against a real `perch-server --demo` (open the page it serves with
+ * `?server`): the WebSocket backend instead of the in-page hub, tokens from the demo login.
+ */
+export async function mountServerDemo(root: HTMLElement, url = location.origin.replace(/^http/, 'ws')): Promise<Omit<Demo, 'hub'>> {
+  const [alice, bob] = await Promise.all([demoLogin('alice'), demoLogin('bob')]);
+  const serverClient = (userId: Id) =>
+    createClient({
+      backend: websocketBackend({ url }),
+      // Called before every connection attempt, so an expired demo token is replaced.
+      auth: async () => ({ token: (await demoLogin(userId)).token }),
+      user: userId,
+      storage: 'memory',
+      tabs: 'single',
+      reconnect: { baseDelay: 250, maxDelay: 4000 },
+    });
+  const clients: Record<Id, PerchClient> = { alice: serverClient('alice'), bob: serverClient('bob') };
+  const views: View[] = [personPanel(clients.alice!, alice.user, bob.user), personPanel(clients.bob!, bob.user, alice.user)];
+  const container = el(
+    'div',
+    { class: 'perch-demo' },
+    el('p', { class: 'server-note', role: 'note' }, `Connected to perch-server at ${url}: stop it and start it again to watch the outbox at work.`),
+    el('div', { class: 'panels' }, views[0]!.element, views[1]!.element),
+  );
+  root.append(container);
+  return {
+    clients,
+    destroy() {
+      for (const view of views) view.destroy();
+      for (const client of Object.values(clients)) void client.disconnect();
+      container.remove();
+    },
+  };
+}
+
 // Mount only on the demo page (marked with data-perch-demo), never when a test imports this module.
 const host = typeof document === 'object' ? document.querySelector<HTMLElement>('#demo[data-perch-demo]') : null;
-if (host) mountDemo(host);
+if (host && new URLSearchParams(location.search).has('server')) {
+  mountServerDemo(host).catch((error: Error) => host.append(el('p', { class: 'notice', role: 'alert' }, error.message)));
+} else if (host) {
+  mountDemo(host);
+}
