@@ -1,7 +1,7 @@
 // `npm run bench [-- name...]`: runs the browser benchmarks in Debian's Chromium and prints figures.
 // Benchmarks print; they never fail a build (targets are reported as met / NOT met).
 //   npm run bench                 # all
-//   npm run bench -- outbox       # one (outbox-flush, cold-start, size)
+//   npm run bench -- outbox       # one (outbox-flush, cold-start, render, size)
 import { createServer } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ import { BUDGETS, measure } from '../scripts/size.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'node_modules/.cache/bench');
-const BROWSER_BENCHES = ['outbox-flush', 'cold-start'];
+const BROWSER_BENCHES = ['outbox-flush', 'cold-start', 'render'];
 const wanted = process.argv.slice(2);
 const selected = (name) => wanted.length === 0 || wanted.some((w) => name.includes(w));
 
