@@ -181,7 +181,7 @@ export class PerchClient {
     }
     await new Promise<void>((resolve, reject) => {
       const stop = this.status.subscribe((s) => {
-        if (s.state === 'online' && s.attempt === 0) resolve();
+        if (s.state === 'online') resolve(); // the status turns online only once caught up
         else if (s.state === 'offline' && s.error) reject(new PerchError(s.error.code, s.error.message));
         else return;
         queueMicrotask(() => stop());
