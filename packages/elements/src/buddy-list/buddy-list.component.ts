@@ -101,8 +101,7 @@ export class PerchBuddyList extends PerchElement {
         : (this.#roster.value ?? []);
     const groups = new Map<string, Row[]>();
     for (const { user, presence, groups: names } of people) {
-      const text = [user.name, user.title, user.department, presence.status].join('\n').toLocaleLowerCase();
-      if (query && !text.includes(query)) continue;
+      if (query && !searchText(user).includes(query) && !presence.status?.toLocaleLowerCase().includes(query)) continue;
       for (const group of names.length ? names : ['']) {
         let rows = groups.get(group);
         if (!rows) groups.set(group, (rows = []));
@@ -259,4 +258,13 @@ export class PerchBuddyList extends PerchElement {
     event.preventDefault();
     if (target >= 0) this.#focus(target);
   }
+}
+
+const SEARCH_TEXT = new WeakMap<User, string>();
+
+/** A user's searchable text, lower-cased once per user object (not once per keystroke). */
+function searchText(user: User): string {
+  let text = SEARCH_TEXT.get(user);
+  if (text === undefined) SEARCH_TEXT.set(user, (text = [user.name, user.title, user.department].join('\n').toLocaleLowerCase()));
+  return text;
 }
