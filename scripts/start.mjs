@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rollup } from 'rollup';
+import { bundleConfig } from '../rollup.config.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const examples = join(root, 'examples');
@@ -34,12 +35,7 @@ const TYPES = {
 async function bundle() {
   const input = join(examples, 'memory-chat/main.ts');
   const file = join(examples, 'memory-chat/dist/main.js');
-  // The repo's shared Rollup factory, when it has one; otherwise the same two plugins configured here.
-  const shared = await import('../rollup.config.mjs').catch(() => ({}));
-  const config =
-    typeof shared.bundleConfig === 'function'
-      ? shared.bundleConfig({ input, file, format: 'es', sourcemap: true })
-      : await fallbackConfig(input, file);
+  const config = bundleConfig({ input, file, format: 'es', sourcemap: true });
   const build = await rollup({ input: config.input, plugins: config.plugins, onwarn: config.onwarn });
   try {
     await build.write(config.output);
@@ -47,20 +43,6 @@ async function bundle() {
     await build.close();
   }
   return file;
-}
-
-/** The same two plugins, for a checkout whose rollup.config.mjs has no bundleConfig helper. */
-async function fallbackConfig(input, file) {
-  const { nodeResolve } = await import('@rollup/plugin-node-resolve');
-  const { default: esbuild } = await import('rollup-plugin-esbuild');
-  return {
-    input,
-    plugins: [
-      nodeResolve({ exportConditions: ['source', 'browser', 'module', 'import', 'default'], browser: true, extensions: ['.ts', '.mjs', '.js'] }),
-      esbuild({ target: 'es2022' }),
-    ],
-    output: { file, format: 'es', sourcemap: true },
-  };
 }
 
 /** Maps a URL path onto a file inside examples/, or undefined when it would leave that folder. */
