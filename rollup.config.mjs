@@ -27,7 +27,7 @@ const NOT_LIBRARIES = new Set(['server']);
 export const EXPORT_CONDITIONS = ['source', 'browser', 'module', 'import', 'default'];
 
 /** Node-resolve + esbuild (TS -> es2022), shared by every config. */
-export function plugins({ minify = false } = {}) {
+export function plugins({ minify = false, define } = {}) {
   return [
     nodeResolve({
       exportConditions: EXPORT_CONDITIONS,
@@ -36,7 +36,7 @@ export function plugins({ minify = false } = {}) {
     }),
     // Picks up the nearest tsconfig.json for each file (experimentalDecorators,
     // useDefineForClassFields, ...) and resolves `./x.js` imports to `./x.ts`.
-    esbuild({ target: 'es2022', minify }),
+    esbuild({ target: 'es2022', minify, ...(define ? { define } : {}) }),
   ];
 }
 
@@ -66,14 +66,15 @@ export function packageConfig(name) {
 
 /**
  * A self-contained bundle: EVERYTHING (dependencies and @perch/* packages, via the `source`
- * condition) is inlined and minified. `format: 'iife'` needs a global `name`.
+ * condition) is inlined and minified. `format: 'iife'` needs a global `name`. `define` replaces
+ * globals at build time (esbuild's option, e.g. `{ 'process.env.NODE_ENV': '"production"' }`).
  */
-export function bundleConfig({ input, file, format = 'es', name, sourcemap = false }) {
+export function bundleConfig({ input, file, format = 'es', name, sourcemap = false, define }) {
   if (format === 'iife' && !name) throw new Error(`bundleConfig: an IIFE bundle (${file}) needs a global name`);
   return {
     input,
     // esbuild only transpiles; terser minifies (as Lit's production builds do): it packs ~3% tighter.
-    plugins: [...plugins(), terser({ module: format === 'es', ecma: 2022, compress: { passes: 2 }, format: { comments: false } })],
+    plugins: [...plugins({ define }), terser({ module: format === 'es', ecma: 2022, compress: { passes: 2 }, format: { comments: false } })],
     output: { file, format, name, sourcemap, inlineDynamicImports: true },
   };
 }
