@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { BackendConnection } from '@perch/core';
 import type { Post } from '@perch/protocol';
 import { PerchError } from '@perch/core';
-import { mentions } from './feed.js';
+import { mentions } from '@perch/protocol';
 import { MemoryHub } from './hub.js';
 import { memoryBackend } from './memory-backend.js';
 import { tick, world } from './harness.test.util.js';

@@ -1,6 +1,6 @@
 import { PerchError, type PostPage } from '@perch/core';
 import type { FeedSource, Id, Post, User } from '@perch/protocol';
-import { isCount, isId, validateText } from '@perch/protocol';
+import { isCount, isId, mentions, validateText } from '@perch/protocol';
 import type { MemoryHub } from './hub.js';
 
 /** The most posts one feed page returns, whatever limit is asked. */
@@ -10,20 +10,6 @@ interface PostRecord {
   /** The stored post, without the per-viewer `liked` flag. */
   post: Post;
   likedBy: Set<Id>;
-}
-
-/**
- * True when `text` mentions `@<handle>` with the handle not running on into further letters or
- * digits (so `@bob` does not match `@bobby`). Case-insensitive.
- */
-export function mentions(text: string, handle: string): boolean {
-  const haystack = text.toLowerCase();
-  const needle = `@${handle.toLowerCase()}`;
-  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + 1)) {
-    const next = haystack.charAt(at + needle.length);
-    if (next === '' || !/[\p{L}\p{N}_]/u.test(next)) return true;
-  }
-  return false;
 }
 
 /** Status posts, the follow graph, likes and replies: the feed half of the hub. */

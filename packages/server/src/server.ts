@@ -24,7 +24,7 @@ import { ChatService } from './services/chat.js';
 import { FeedService } from './services/feed.js';
 import { SocialService } from './services/social.js';
 import { Session, type SessionHost } from './session.js';
-import { sendText, serveStatic } from './static.js';
+import { sendText, serveScriptBundle, serveStatic } from './static.js';
 import { openSqliteStorage } from './storage/sqlite.js';
 
 /** The version of this package, as `welcome` reports it. */
@@ -139,6 +139,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       const context = { storage, secret, audience: options.audience, issuer: options.issuer };
       if (await handleDemoRoute(context, response, url)) return;
     }
+    if (await serveScriptBundle(request, response, url)) return;
     if (staticDir !== undefined) return serveStatic(staticDir, request, response, url);
     if (url.pathname === '/') return sendText(request, response, 200, `perch-server ${VERSION}: connect a WebSocket client to this address.\n`);
     sendText(request, response, 404, 'Not found\n');

@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Id, Post } from '@perch/protocol';
-import { mentions } from '../mentions.js';
+import { mentions } from '@perch/protocol';
 import type { FeedQuery, NewPost, Storage } from './storage.js';
 import type { WriteBatch } from './write-batch.js';
 

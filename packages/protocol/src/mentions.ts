@@ -1,7 +1,7 @@
 /**
  * True when `text` mentions `@<handle>` with the handle not running on into further letters or
- * digits (so `@bob` does not match `@bobby`). Case-insensitive. The same rule as the in-memory
- * backend, so both agree on what the `mentions` feed holds.
+ * digits (so `@bob` does not match `@bobby`). Case-insensitive. One rule for every party — the
+ * server's `mentions` feed, the in-memory hub and the embed's unread count — so they agree.
  */
 export function mentions(text: string, handle: string): boolean {
   if (handle === '') return false;
