@@ -1,6 +1,6 @@
 // The public face of @perch/elements. Importing it registers nothing: import
 // '@perch/elements/define' (every tag) or a component's `*.define.js` for that.
-export { clientContext } from './context.js';
+export { clientContext, provideClient } from './context.js';
 export type { PostedEventDetail, UserEventDetail } from './internal/events.js';
 export { PerchElement } from './internal/perch-element.js';
 export { define } from './internal/register.js';

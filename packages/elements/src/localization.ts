@@ -12,13 +12,11 @@
  * document.documentElement.dir = 'rtl'; // for 'ar': direction comes from the page's dir attribute
  * ```
  */
-import { configureLocalization, type LocaleModule, type StrResult } from '@lit/localize';
+import type { LocaleModule, StrResult } from '@lit/localize';
 import { generateMsgId } from '@lit/localize/internal/id-generation.js';
-import { setFormatLocale } from './internal/locale.js';
+import { PERCH_LOCALES, switchPerchLocale, type PerchLocale } from './locale-switch.js';
 
-/** The languages Perch ships: English (the source), Simplified Chinese and Arabic. */
-export const PERCH_LOCALES = ['en', 'zh-Hans', 'ar'] as const;
-export type PerchLocale = (typeof PERCH_LOCALES)[number];
+export { PERCH_LOCALES, type PerchLocale };
 
 /**
  * A hand-written catalogue: English source text → translation. In a message with values
@@ -60,24 +58,10 @@ export async function loadPerchTemplates(locale: string): Promise<LocaleModule> 
   return { templates: load ? toTemplates((await load()).catalogue) : {} };
 }
 
-let controls: ReturnType<typeof configureLocalization> | undefined;
-
 /**
  * Switches every Perch component to `locale` ('en', 'zh-Hans' or 'ar'); resolves once the
  * catalogue is loaded and the components re-render. Dates and times follow the same locale.
  */
-export async function setPerchLocale(locale: PerchLocale): Promise<void> {
-  if (!PERCH_LOCALES.includes(locale)) {
-    throw new RangeError(`Perch has no "${locale}" catalogue; use one of ${PERCH_LOCALES.join(', ')}.`);
-  }
-  try {
-    controls ??= configureLocalization({ sourceLocale: 'en', targetLocales: PERCH_LOCALES.slice(1), loadLocale: loadPerchTemplates });
-  } catch (error) {
-    throw new Error(
-      'This page configures @lit/localize itself, and it can be configured only once: add loadPerchTemplates() to your own loadLocale instead of calling setPerchLocale().',
-      { cause: error },
-    );
-  }
-  await controls.setLocale(locale);
-  setFormatLocale(locale === 'en' ? undefined : locale);
+export function setPerchLocale(locale: PerchLocale): Promise<void> {
+  return switchPerchLocale(locale, loadPerchTemplates);
 }

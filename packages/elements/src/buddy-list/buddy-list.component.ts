@@ -1,4 +1,4 @@
-import { msg, str } from '@lit/localize';
+import { msg, str } from '../internal/localize.js';
 import { html, type TemplateResult } from 'lit';
 import type { Id, PerchClient, Presence, User } from '@perch/core';
 import { emit } from '../internal/events.js';
@@ -10,10 +10,9 @@ import { base } from '../internal/styles.js';
 import { Virtualizer } from '../internal/virtualizer.js';
 import { styles } from './buddy-list.styles.js';
 
-/** One row of the flattened tree: a group header (level 1) or a person in it (level 2). */
+/** One row of the flattened tree: a group header, or a person (`user`) in it. */
 interface Row {
   key: string;
-  level: 1 | 2;
   group: string;
   /** Position among its siblings, and their number (aria-posinset / aria-setsize). */
   pos: number;
@@ -28,17 +27,18 @@ interface Row {
 const RANK = { online: 0, dnd: 1, away: 2, invisible: 3, offline: 3 };
 
 /**
- * @summary The buddy list: your contacts (or the whole organisation) in collapsible groups, with
- * presence, personal messages, last seen and unread counts; online people first.
+ * Your contacts (or the whole organisation) in collapsible groups, with presence, personal
+ * messages, last seen and unread counts; online people first.
  *
  * A WAI-ARIA tree with a roving tabindex: ↑/↓ move, → opens a group or enters it, ← closes it or
  * goes up to it, Home/End, Enter opens a chat (or toggles a group), Shift+F10 or the context-menu
  * key (or a right click) asks for the person's profile. Typing in the search field filters as
  * you type; ↓ moves from it into the list. Only the rows in view are rendered (10,000 are fine).
  *
- * @event perch-open-chat - Enter or click on a person (`detail.userId`). Cancel it to open the
- * chat your own way; otherwise the list calls `client.openDirect(userId)`.
- * @event perch-open-profile - Shift+F10, the context-menu key or a right click on a person.
+ * @summary The buddy list: contacts or the directory in groups, with presence and unread counts.
+ *
+ * @event {CustomEvent<UserEventDetail>} perch-open-chat - Enter or click on a person (`detail.userId`). Cancel it to open the chat your own way; otherwise the list calls `client.openDirect(userId)`.
+ * @event {CustomEvent<UserEventDetail>} perch-open-profile - Shift+F10, the context-menu key or a right click on a person (`detail.userId`).
  *
  * @csspart search - The search field.
  * @csspart list - The scrolling list.
@@ -46,6 +46,10 @@ const RANK = { online: 0, dnd: 1, away: 2, invisible: 3, offline: 3 };
  * @csspart person - A person's row.
  * @csspart badge - An unread count.
  * @csspart banner - The connection state line.
+ * @csspart presence-dot - A person's presence colour dot.
+ * @csspart status-message - A person's personal status message.
+ *
+ * @cssproperty --perch-height - The height when the page gives the element none (default 30em).
  */
 export class PerchBuddyList extends PerchElement {
   static override styles = [base, styles];
@@ -103,18 +107,21 @@ export class PerchBuddyList extends PerchElement {
     for (const { user, presence, groups: names } of people) {
       if (query && !searchText(user).includes(query) && !presence.status?.toLocaleLowerCase().includes(query)) continue;
       for (const group of names.length ? names : ['']) {
-        let rows = groups.get(group);
-        if (!rows) groups.set(group, (rows = []));
-        rows.push({ key: `${group}\n${user.id}`, level: 2, group, pos: rows.length + 1, size: 0, user, presence });
+        let members = groups.get(group);
+        if (!members) groups.set(group, (members = []));
+        members.push({ key: `${group}\n${user.id}`, group, pos: members.length + 1, size: 0, user, presence });
       }
     }
     const rows: Row[] = [];
     let pos = 0;
     for (const [group, members] of groups) {
-      const open = query || !this.#collapsed.has(group);
       const online = members.filter((r) => r.presence!.show !== 'offline').length;
-      rows.push({ key: group, level: 1, group, pos: ++pos, size: groups.size, online, count: members.length });
-      if (open) for (const row of members) rows.push({ ...row, size: members.length });
+      rows.push({ key: group, group, pos: ++pos, size: groups.size, online, count: members.length });
+      if (!this.#open(group)) continue;
+      for (const row of members) {
+        row.size = members.length;
+        rows.push(row);
+      }
     }
     return rows;
   }
@@ -125,33 +132,38 @@ export class PerchBuddyList extends PerchElement {
     v.window(rows.map((row) => row.key));
     const visible = rows.slice(v.start, v.end);
     v.active = this.#index(this.#active);
-    const unread = new Map<Id, number>();
+    const unread = new Map<Id | undefined, number>();
     const me = this.perch?.user.get()?.id;
     for (const c of this.#conversations.value ?? []) {
-      if (c.kind === 'direct') unread.set(c.members.find((id) => id !== me)!, c.unread);
+      if (c.kind === 'direct') unread.set(c.members.find((id) => id !== me), c.unread);
     }
     // The roving tab stop: the active row if rendered, else the first rendered row.
     const stop = visible.some((row) => row.key === this.#active) ? this.#active : visible[0]?.key;
     const label = this.mode === 'directory' ? msg('Directory') : msg('Contacts');
-    return html`${banner(this.#status.value)}
+    return html`<div class="f">${banner(this.#status.value)}
       <input type="search" part="search" aria-label=${msg('Search people')} placeholder=${msg('Search people')} .value=${this.#query}
         @input=${(e: Event) => this.#search((e.target as HTMLInputElement).value)} @keydown=${this.#searchKey}>
       <div class="v" part="list">
         <div role="tree" aria-label=${label} @keydown=${this.#key} @click=${this.#click} @contextmenu=${this.#context} @focusin=${this.#focusin}>
           ${visible.map((row) => {
-            const count = unread.get(row.user?.id ?? '') ?? 0;
-            return row.level === 1
-              ? html`<div class="row r" role="treeitem" part="group" aria-level="1" aria-expanded=${!this.#collapsed.has(row.group) || !!this.#query}
-                  aria-posinset=${row.pos} aria-setsize=${row.size} tabindex=${row.key === stop ? 0 : -1}>
-                  <span class="name u">${row.group || label}</span><span class="mu">${row.online}/${row.count}</span></div>`
-              : html`<div class="row r" role="treeitem" part="person" aria-level="2" aria-posinset=${row.pos} aria-setsize=${row.size}
+            const count = unread.get(row.user?.id) ?? 0;
+            return row.user
+              ? html`<div class="row r" role="treeitem" part="person" aria-level="2" aria-posinset=${row.pos} aria-setsize=${row.size}
                   aria-keyshortcuts="Shift+F10" tabindex=${row.key === stop ? 0 : -1}>
-                  <span class="name u">${row.user!.name}</span>${count ? html`<span class="badge" part="badge"><span aria-hidden="true">${count}</span><span class="sr">${msg(str`${count} unread`)}</span></span>` : ''}
-                  <span class="row mu">${presenceLine(row.presence!)}</span></div>`;
+                  <span class="name u">${row.user.name}</span>${count ? html`<span class="badge" part="badge"><span aria-hidden="true">${count}</span><span class="sr">${msg(str`${count} unread`)}</span></span>` : ''}
+                  <span class="row mu">${presenceLine(row.presence!)}</span></div>`
+              : html`<div class="row r" role="treeitem" part="group" aria-level="1" aria-expanded=${this.#open(row.group)}
+                  aria-posinset=${row.pos} aria-setsize=${row.size} tabindex=${row.key === stop ? 0 : -1}>
+                  <span class="name u">${row.group || label}</span><span class="mu">${row.online}/${row.count}</span></div>`;
           })}
         </div>
       </div>
-      ${rows.length ? '' : html`<p class="empty mu">${this.#query ? msg('No one matches your search.') : msg('No one here yet.')}</p>`}`;
+      ${rows.length ? '' : html`<p class="empty mu">${this.#query ? msg('No one matches your search.') : msg('No one here yet.')}</p>`}</div>`;
+  }
+
+  /** Whether a group shows its people (always, while searching). */
+  #open(group: string): boolean {
+    return !this.#collapsed.has(group) || !!this.#query;
   }
 
   #search(query: string): void {
@@ -193,12 +205,12 @@ export class PerchBuddyList extends PerchElement {
   }
 
   #activate(row: Row): void {
-    if (row.level === 1) {
+    if (!row.user) {
       if (!this.#collapsed.delete(row.group)) this.#collapsed.add(row.group);
       this.#active = row.key;
       this.#focus(this.#index(row.key));
-    } else if (emit(this, 'perch-open-chat', { userId: row.user!.id })) {
-      this.perch?.openDirect(row.user!.id).catch(() => {});
+    } else if (emit(this, 'perch-open-chat', { userId: row.user.id })) {
+      this.perch?.openDirect(row.user.id).catch(() => {});
     }
   }
 
@@ -219,7 +231,7 @@ export class PerchBuddyList extends PerchElement {
     const row = this.#rowOf(event);
     if (!row) return;
     const index = this.#index(row.key);
-    const open = row.level === 1 && (!this.#collapsed.has(row.group) || !!this.#query);
+    const open = !row.user && this.#open(row.group);
     let target = -1;
     switch (event.key) {
       case 'ArrowDown':
@@ -238,7 +250,7 @@ export class PerchBuddyList extends PerchElement {
       case 'ArrowLeft': {
         // Right opens a group, or enters an open one; left closes a group, or goes up to it.
         const forward = (event.key === 'ArrowRight') !== (getComputedStyle(this).direction === 'rtl');
-        if (row.level === 2) target = forward ? -1 : this.#index(row.group);
+        if (row.user) target = forward ? -1 : this.#index(row.group);
         else if (forward === open) target = forward ? index + 1 : -1;
         else this.#activate(row);
         break;

@@ -1,14 +1,14 @@
 import { css } from 'lit';
 
 export const styles = css`
-:host { display: flex; flex-direction: column; block-size: 30em; border: 1px solid var(--_bd); overflow: hidden; }
-input { margin: var(--_s); }
-.r { padding: 4px var(--_s); padding-inline-start: calc(var(--_s) * 3); cursor: pointer; flex-wrap: wrap; gap: 0 6px; }
-.r:hover, .r:focus { background: var(--_sf); }
-.r[aria-level="1"] { padding-inline-start: var(--_s); font-weight: 600; }
-.r[aria-level="1"]::before { content: '▾'; inline-size: 1em; }
-.r[aria-expanded=false]::before { content: '▸'; }
-:host(:dir(rtl)) .r[aria-expanded=false]::before { content: '◂'; }
-.name { flex: 1 1 60%; }
-.empty { padding: var(--_s); }
+:host{--_h:var(--perch-height,30em)}
+input{margin:var(--_s)}
+.r{padding:4px var(--_s);padding-inline-start:calc(var(--_s)*3);cursor:pointer;flex-wrap:wrap;gap:0 6px}
+.r:hover,.r:focus{background:var(--_sf)}
+.r[aria-level="1"]{padding-inline-start:var(--_s);font-weight:600}
+.r[aria-level="1"]::before{content:'▾';inline-size:1em}
+.r[aria-expanded=false]::before{content:'▸'}
+:host(:dir(rtl)) .r[aria-expanded=false]::before{content:'◂'}
+.name{flex:1 1 60%}
+.empty{padding:var(--_s)}
 `;

@@ -1,4 +1,4 @@
-import { msg, str } from '@lit/localize';
+import { msg, str } from '../internal/localize.js';
 import { html, type TemplateResult } from 'lit';
 import type { ConnectionStatus, Id, Message, PerchClient } from '@perch/core';
 import { activeLocale } from '../internal/locale.js';
@@ -15,8 +15,6 @@ const GROUP_GAP = 5 * 60_000;
 const day = (time: number) => new Date(time).toDateString();
 
 /**
- * @summary A conversation: the message log and a composer.
- *
  * Give it `conversation="id"`, or `with="userId"` for the direct chat with someone (opened on
  * first use). The log (`role="log"`) shows day separators, groups consecutive messages, marks
  * the first unread one, and shows each of your messages' state (sending, sent, delivered, read;
@@ -24,6 +22,8 @@ const day = (time: number) => new Date(time).toDateString();
  * there, loads older history as you scroll up without moving what you read, marks messages read
  * once you have scrolled to them, and renders only what is in view. Enter sends, Shift+Enter
  * starts a new line, Escape cancels an edit; ↑ in an empty composer edits your last message.
+ *
+ * @summary A conversation: the message log and a composer.
  *
  * @csspart message - One message (with its separators).
  * @csspart bubble - A message's text.
@@ -33,6 +33,10 @@ const day = (time: number) => new Date(time).toDateString();
  * @csspart composer - The message field.
  * @csspart send-button - The Send button.
  * @csspart banner - The connection state line.
+ * @csspart mention - A mention in a message, when `mention-href` is not set.
+ * @csspart tag - A hashtag in a message, when `tag-href` is not set.
+ *
+ * @cssproperty --perch-height - The height when the page gives the element none (default 30em).
  */
 export class PerchChatPane extends PerchElement {
   static override styles = [base, styles];
@@ -42,9 +46,9 @@ export class PerchChatPane extends PerchElement {
   declare conversation: Id | undefined;
   /** Or the person whose direct chat to show (`with` attribute). */
   declare with: Id | undefined;
-  /** URL template for @mentions, `{}` standing for the name (`mention-href`); unset: no links. */
+  /** URL template for mentions, `{}` standing for the name (`mention-href`); unset: no links. */
   declare mentionHref: string | undefined;
-  /** URL template for #hashtags (`tag-href`). */
+  /** URL template for hashtags, `{}` standing for the tag (`tag-href`); unset: no links. */
   declare tagHref: string | undefined;
 
   readonly #conversations = new StoreController(this, (client) => client.conversations);
@@ -136,7 +140,7 @@ export class PerchChatPane extends PerchElement {
         ),
       );
     }
-    return html`${banner(this.#status.value)}
+    return html`<div class="f">${banner(this.#status.value)}
       <p class="mu info" role="status">${this.#loading ? msg('Loading earlier messages…') : this.#heard}</p>
       <div class="v">
         <div role="log" aria-live="off" tabindex="0" aria-label=${msg(str`Messages with ${title}`)}>${items}</div>
@@ -147,7 +151,7 @@ export class PerchChatPane extends PerchElement {
         <textarea rows="2" part="composer" aria-label=${this.#editing ? msg('Edit your message') : msg('Message')} placeholder=${msg('Write a message')}
           ?disabled=${!this.#id} @keydown=${this.#keydown} @input=${this.#input} @blur=${() => this.#typingOff()}></textarea>
         <button class="primary" part="send-button" ?disabled=${!this.#id}>${this.#editing ? msg('Save') : msg('Send')}</button>
-      </form>`;
+      </form></div>`;
   }
 
   protected override updated(): void {

@@ -1,4 +1,4 @@
-import { msg } from '@lit/localize';
+import { msg } from '../internal/localize.js';
 import { html, type TemplateResult } from 'lit';
 import type { Message, MessageState } from '@perch/core';
 import { dayLabel, timeEl } from '../internal/format.js';

@@ -1,4 +1,4 @@
-import { msg, str } from '@lit/localize';
+import { msg, str } from '../internal/localize.js';
 import { html, type TemplateResult } from 'lit';
 import type { ConnectionStatus, FeedSource, Id, PerchClient, Post, ReadableStore } from '@perch/core';
 import { ago, timeEl } from '../internal/format.js';
@@ -33,19 +33,23 @@ function livePosts(client: PerchClient): ReadableStore<Post | undefined> {
 }
 
 /**
- * @summary A timeline of status updates: yours and those you follow (`source="home"`), posts
- * that mention you (`mentions`), or one person's (`user:ID`).
- *
- * A WAI-ARIA feed: each post is an `article` with its position; Page Down / Page Up move
+ * A timeline of status updates: yours and those you follow (`source="home"`), posts that mention
+ * you (`mentions`), or one person's (`user:ID`). A WAI-ARIA feed: each post is an `article` with its position; Page Down / Page Up move
  * between posts; `aria-busy` while a page loads. New posts wait behind a "Show new posts" button
  * so nothing moves under the reader; older ones load as you scroll down. Text is linked safely,
  * times are relative and keep updating, posts can be liked and replied to. Only the posts in
  * view are rendered.
  *
+ * @summary A timeline of status updates: home, mentions, or one person's.
+ *
  * @csspart post - One post (`article`).
  * @csspart new-posts - The "Show new posts" button.
  * @csspart avatar - An author's photo or initials.
  * @csspart banner - The connection state line.
+ * @csspart mention - A mention in a post, when `mention-href` is not set.
+ * @csspart tag - A hashtag in a post, when `tag-href` is not set.
+ *
+ * @cssproperty --perch-height - The height when the page gives the element none (default 36em).
  */
 export class PerchFeed extends PerchElement {
   static override styles = [base, styles];
@@ -53,9 +57,9 @@ export class PerchFeed extends PerchElement {
 
   /** `home` (default), `mentions`, or `user:ID`. */
   declare source: string;
-  /** URL template for @mentions, `{}` standing for the name (`mention-href`); unset: no links. */
+  /** URL template for mentions, `{}` standing for the name (`mention-href`); unset: no links. */
   declare mentionHref: string | undefined;
-  /** URL template for #hashtags (`tag-href`). */
+  /** URL template for hashtags, `{}` standing for the tag (`tag-href`); unset: no links. */
   declare tagHref: string | undefined;
 
   readonly #timeline = new StoreController(this, (client) => (this.#source().kind === 'home' ? client.timeline : undefined));
@@ -146,7 +150,7 @@ export class PerchFeed extends PerchElement {
           : ''}
       </article>`);
     }
-    return html`${banner(this.#status.value)}
+    return html`<div class="f">${banner(this.#status.value)}
       ${this.#fresh ? html`<button class="primary new" part="new-posts" @click=${this.#showNew}>${msg(str`Show new posts (${this.#fresh})`)}</button>` : ''}
       <div class="v">
         <div role="feed" aria-label=${msg('Posts')} aria-busy=${this.#loading} @keydown=${this.#key} @focusin=${this.#focusin}>${articles}</div>
@@ -161,7 +165,7 @@ export class PerchFeed extends PerchElement {
                 ? msg('You are all caught up.')
                 : ''
               : msg('No posts yet.')
-      }</p>`;
+      }</p></div>`;
   }
 
   protected override updated(): void {

@@ -1,14 +1,14 @@
 import { css } from 'lit';
 
 export const styles = css`
-:host { display: flex; flex-direction: column; block-size: 36em; border: 1px solid var(--_bd); overflow: hidden; }
-article { padding: var(--_s) calc(var(--_s) * 1.5); border-block-end: 1px solid var(--_bd); }
-article:focus-visible { outline-offset: -2px; }
-.t { margin-block: 4px; white-space: pre-wrap !important; }
-footer button { background: none; border-color: transparent; color: var(--_mu); }
-[aria-pressed=true] { color: var(--_er); }
-.new { align-self: center; margin: 4px; }
-.mention, .tag { color: var(--_ac); }
-textarea { flex: 1; resize: vertical; }
-.end { padding: var(--_s); text-align: center; }
+:host{--_h:var(--perch-height,36em)}
+article{padding:var(--_s) calc(var(--_s)*1.5);border-block-end:1px solid var(--_bd)}
+article:focus-visible{outline-offset:-2px}
+.t{margin-block:4px;white-space:pre-wrap!important}
+footer button{background:none;border-color:transparent;color:var(--_mu)}
+[aria-pressed=true]{color:var(--_er)}
+.new{align-self:center;margin:4px}
+.mention,.tag{color:var(--_ac)}
+textarea{flex:1;resize:vertical}
+.end{padding:var(--_s);text-align:center}
 `;

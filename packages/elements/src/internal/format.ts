@@ -1,4 +1,4 @@
-import { msg } from '@lit/localize';
+import { msg } from './localize.js';
 import { html, type TemplateResult } from 'lit';
 import type { PresenceShow } from '@perch/core';
 import { activeLocale } from './locale.js';

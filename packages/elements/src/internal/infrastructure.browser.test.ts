@@ -1,7 +1,9 @@
+import { ContextConsumer, ContextProvider } from '@lit/context';
 import { emulateMedia, readFile } from '@web/test-runner-commands';
 import { expect } from 'chai';
-import { html, type TemplateResult } from 'lit';
+import { html, LitElement, type TemplateResult } from 'lit';
 import type { PerchClient, ReadableStore } from '@perch/core';
+import { clientContext } from '../context.js';
 import { PerchProvider } from '../provider/provider.component.js';
 import { setPerchLocale } from '../localization.js';
 import { catalogue as ar } from '../locales/ar.js';
@@ -116,6 +118,63 @@ describe('infrastructure', () => {
       const client = clientOf(seededHub(), 'alice');
       const probe = await mount<Probe>('perch-probe', {}, Object.assign(client, { fake: client.status }) as unknown as PerchClient);
       expect($(probe, '.first').textContent).to.equal('[object Object]');
+    });
+  });
+
+  describe('the context protocol of @lit/context', () => {
+    /** A Lit element of a host application that consumes or provides the client with @lit/context itself. */
+    class LitConsumer extends LitElement {
+      readonly consumer = new ContextConsumer(this, { context: clientContext, subscribe: true });
+    }
+    class LitProvider extends LitElement {
+      readonly provider = new ContextProvider(this, { context: clientContext });
+      protected override render() {
+        return html`<slot></slot>`;
+      }
+    }
+    define('perch-test-lit-consumer', LitConsumer);
+    define('perch-test-lit-provider', LitProvider);
+
+    it("<perch-provider> answers @lit/context's ContextConsumer, and tells it of a new client", async () => {
+      const provider = document.createElement('perch-provider') as PerchProvider;
+      const first = fakeClient('one');
+      provider.client = first;
+      document.body.append(provider);
+      const consumer = await mount<LitConsumer>('perch-test-lit-consumer', {}, undefined, provider);
+      expect(consumer.consumer.value).to.equal(first);
+      const second = fakeClient('two');
+      provider.client = second;
+      await provider.updateComplete;
+      expect(consumer.consumer.value).to.equal(second);
+    });
+
+    it("a Perch component takes the client from @lit/context's ContextProvider", async () => {
+      const provider = await mount<LitProvider>('perch-test-lit-provider');
+      provider.provider.setValue(fakeClient('from @lit/context'));
+      const probe = await mount<Probe>('perch-probe', {}, undefined, provider);
+      expect($(probe, '.first').textContent).to.equal('from @lit/context');
+      provider.provider.setValue(fakeClient('changed'));
+      await probe.updateComplete;
+      expect($(probe, '.first').textContent).to.equal('changed');
+    });
+
+    it('the nearest provider wins, and a component taken out of a provider forgets its client', async () => {
+      const outer = document.createElement('perch-provider') as PerchProvider;
+      const inner = document.createElement('perch-provider') as PerchProvider;
+      outer.client = fakeClient('outer');
+      inner.client = fakeClient('inner');
+      outer.append(inner);
+      document.body.append(outer);
+      const probe = await mount<Probe>('perch-probe', {}, undefined, inner);
+      expect($(probe, '.first').textContent).to.equal('inner');
+      document.body.append(probe);
+      await probe.updateComplete;
+      expect($(probe, '.first').textContent).to.equal('none');
+      outer.client = fakeClient('changed');
+      await outer.updateComplete;
+      await probe.updateComplete;
+      expect($(probe, '.first').textContent, 'no longer subscribed').to.equal('none');
+      probe.remove();
     });
   });
 

@@ -10,10 +10,13 @@ export interface LinkTemplates {
 // follow a letter (so "a@b.c" and "issue#4" stay text).
 const TOKEN = /\b(?:https?:\/\/|mailto:)[^\s<>"]+|(?<![\p{L}\p{N}_@#&])[@#][\p{L}\p{N}_]+/giu;
 
-/** `url` normalised if it parses and its scheme matches `schemes`; otherwise undefined. */
-export function safeUrl(url: string | undefined, schemes = /^(https?|mailto):$/): string | undefined {
+/**
+ * `url` normalised if it parses (against `base`, when given) and its scheme matches `schemes`;
+ * otherwise undefined.
+ */
+export function safeUrl(url: string | undefined, schemes = /^(https?|mailto):$/, base?: string): string | undefined {
   try {
-    const parsed = new URL(url!);
+    const parsed = new URL(url!, base);
     return schemes.test(parsed.protocol) ? parsed.href : undefined;
   } catch {
     return undefined;

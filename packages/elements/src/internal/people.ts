@@ -50,7 +50,8 @@ export const initials = (name: string): string =>
 
 /** The user's photo (http or https only, alt = name) or their initials. */
 export const avatar = (user: User | undefined, name: string): TemplateResult => {
-  const src = safeUrl(user?.avatar, /^https?:$/);
+  // A path such as "/avatars/ada.png" is a photo on the page's own site.
+  const src = safeUrl(user?.avatar, /^https?:$/, document.baseURI);
   return src
     ? html`<img class="av" part="avatar" src=${src} alt=${name}>`
     : html`<span class="av" part="avatar" aria-hidden="true">${initials(name)}</span>`;

@@ -1,4 +1,4 @@
-import { msg, str } from '@lit/localize';
+import { msg, str } from './localize.js';
 import { html, type TemplateResult } from 'lit';
 import type { ConnectionStatus, Presence } from '@perch/core';
 import { ago, dot, showLabel } from './format.js';

@@ -1,4 +1,4 @@
-import { msg } from '@lit/localize';
+import { msg } from '../internal/localize.js';
 import { html, type TemplateResult } from 'lit';
 import { emit } from '../internal/events.js';
 import { formatTime } from '../internal/format.js';
@@ -12,12 +12,12 @@ import { Ticker } from '../internal/ticker.js';
 import { styles } from './profile-card.styles.js';
 
 /**
- * @summary A person's card: photo or initials, name, title and department, presence and
- * personal message, their local time, email, phone (click to call), location, and a Message
- * button.
+ * Photo or initials, name, title and department, presence and personal message, their local
+ * time, email, phone (click to call), location, and a Message button.
  *
- * @event perch-open-chat - The Message button was pressed (`detail.userId`). Cancel it to open
- * the chat your own way; otherwise the card calls `client.openDirect(userId)`.
+ * @summary A person's card.
+ *
+ * @event {CustomEvent<UserEventDetail>} perch-open-chat - The Message button was pressed (`detail.userId`). Cancel it to open the chat your own way; otherwise the card calls `client.openDirect(userId)`.
  *
  * @csspart avatar - The photo or initials.
  * @csspart name - The person's name.
@@ -25,8 +25,6 @@ import { styles } from './profile-card.styles.js';
  * @csspart status-message - Their personal status message.
  * @csspart message-button - The Message button.
  * @csspart error - Why opening the chat failed.
- *
- * @cssproperty --perch-accent - Button and link colour (see docs/theming.md for every token).
  */
 export class PerchProfileCard extends PerchElement {
   static override styles = [base, styles];

@@ -1,11 +1,11 @@
 import { css } from 'lit';
 
 export const styles = css`
-:host { padding: calc(var(--_s) * 2); max-inline-size: 24em; border: 1px solid var(--_bd); }
-.top { align-items: start; }
-.av { inline-size: 4em; block-size: 4em; font-size: 1.25em; }
-strong { display: block; font-size: 1.15em; }
-p { margin-block-start: 4px; }
-.row { flex-wrap: wrap; gap: 4px var(--_s); }
-button { margin-block-start: var(--_s); }
+:host{padding:calc(var(--_s)*2);max-inline-size:24em}
+.top{align-items:start}
+.av{inline-size:4em;block-size:4em;font-size:1.25em}
+strong{display:block;font-size:1.15em}
+p{margin-block-start:4px}
+.row{flex-wrap:wrap;gap:4px var(--_s)}
+button{margin-block-start:var(--_s)}
 `;

@@ -1,15 +1,14 @@
-import { ContextProvider } from '@lit/context';
 import { css, html, LitElement, type TemplateResult } from 'lit';
 import type { PerchClient } from '@perch/core';
-import { clientContext } from '../context.js';
+import { provideClient } from '../context.js';
 
 /**
+ * Set the client as a property: `provider.client = createClient({...})`. A component's own
+ * `client` property wins over the provided one. It renders no box of its own (`display: contents`).
+ *
  * @summary Gives a Perch client to every Perch component inside it.
  *
  * @slot - Any content; Perch components anywhere inside (also inside other shadow roots) use the client.
- *
- * Set the client as a property: `provider.client = createClient({...})`. A component's own
- * `client` property wins over the provided one.
  */
 export class PerchProvider extends LitElement {
   static override styles = css`:host { display: contents; }`;
@@ -18,10 +17,12 @@ export class PerchProvider extends LitElement {
   /** The client to provide. */
   declare client: PerchClient | undefined;
 
-  readonly #provider = new ContextProvider(this, { context: clientContext });
+  // Listening from the start (not once connected): a component connected together with its
+  // provider asks in the same tick.
+  readonly #notify = provideClient(this, () => this.client);
 
-  protected override willUpdate(): void {
-    this.#provider.setValue(this.client);
+  protected override updated(): void {
+    this.#notify();
   }
 
   protected override render(): TemplateResult {

@@ -1,4 +1,4 @@
-import { msg, str } from '@lit/localize';
+import { msg, str } from '../internal/localize.js';
 import { html, type TemplateResult } from 'lit';
 import type { Post, PresenceShow } from '@perch/core';
 import { emit } from '../internal/events.js';
@@ -28,20 +28,18 @@ function storage(key: string, value?: string): string {
 }
 
 /**
- * @summary Compose a status update, and set your presence and personal message.
- *
  * Ctrl+Enter (⌘+Enter on a Mac) posts. The draft is kept on this device across reloads, per
  * user. A post made offline shows as queued until it is sent.
  *
- * @event perch-posted - A post was queued (`detail.post`, with its `clientId`).
+ * @summary Compose a status update, and set your presence and personal message.
+ *
+ * @event {CustomEvent<PostedEventDetail>} perch-posted - A post was queued (`detail.post`, with its `clientId`).
  *
  * @csspart textarea - The compose field.
  * @csspart counter - The character counter.
  * @csspart post-button - The Post button.
  * @csspart presence - The presence selector and personal message row.
  * @csspart state - What happened to the last post.
- *
- * @cssproperty --perch-danger - Colour of the counter over the limit and of errors.
  */
 export class PerchStatusBox extends PerchElement {
   static override styles = [base, styles];

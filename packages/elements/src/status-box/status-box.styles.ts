@@ -1,10 +1,10 @@
 import { css } from 'lit';
 
 export const styles = css`
-:host { padding: var(--_s); border: 1px solid var(--_bd); }
-textarea { inline-size: 100%; min-block-size: 4.5em; resize: vertical; display: block; }
-.row { flex-wrap: wrap; margin-block-start: var(--_s); }
-.grow { flex: 1; }
-input { flex: 1; min-inline-size: 8em; }
-[data-over] { color: var(--_er); font-weight: 600; }
+:host{padding:var(--_s)}
+textarea{inline-size:100%;min-block-size:4.5em;resize:vertical;display:block}
+.row{flex-wrap:wrap;margin-block-start:var(--_s)}
+.grow{flex:1}
+input{flex:1;min-inline-size:8em}
+[data-over]{color:var(--_er);font-weight:600}
 `;
