@@ -89,6 +89,19 @@ export default defineConfig(
     },
   },
 
+  {
+    // The examples' page scripts are plain browser JavaScript (no build step).
+    name: 'perch/example-page-scripts',
+    files: ['examples/**/*.js'],
+    ignores: ['examples/**/dist/**'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'sessionStorage', 'localStorage', 'URLSearchParams', 'fetch', 'console', 'Perch'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+
   // --- dependency direction, one object per folder (later wins, so keep these after perch/base)
   { name: 'perch/deps/protocol', files: ['packages/protocol/**'], rules: { 'no-restricted-imports': imports('packages/protocol', [], { domLibs: true }) } },
   { name: 'perch/deps/core', files: ['packages/core/**'], rules: { 'no-restricted-imports': imports('packages/core', ['protocol'], { domLibs: true }) } },

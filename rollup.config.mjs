@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import commonjs from '@rollup/plugin-commonjs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import esbuild from 'rollup-plugin-esbuild';
@@ -40,6 +41,43 @@ export function plugins({ minify = false, define } = {}) {
   ];
 }
 
+/**
+ * Node-only modules that browser bundles replace with an empty module. Packages say so in their
+ * `"browser": { "ws": false }` field, which node-resolve does not apply to a dynamic `import('ws')`
+ * — it would inline ws's CommonJS browser stub, and `module` is undefined in a page.
+ */
+const NODE_ONLY = new Set(['ws']);
+const EMPTY = '\0perch-empty-module';
+const nodeOnly = {
+  name: 'perch-node-only',
+  resolveId: (id) => (NODE_ONLY.has(id) ? EMPTY : null),
+  load: (id) => (id === EMPTY ? 'export default undefined;' : null),
+};
+
+/**
+ * Lit announces itself on the page: `litHtmlVersions`, `reactiveElementVersions` and
+ * `litElementVersions` arrays and a shared `litPropertyMetadata` map on `globalThis`, and it
+ * defines `Symbol.metadata` when the browser has none. The script-tag bundle may add no global but
+ * `window.Perch` and patch no built-in, so there the arrays go, the map is module-local, and
+ * `Symbol.metadata` is left alone (our elements declare `static properties`; no decorator
+ * metadata is ever read). Checked by the strict-CSP end-to-end test.
+ */
+const LIT_GLOBALS = [
+  [/\(\w+\.(?:litHtmlVersions|reactiveElementVersions|litElementVersions)\?\?=\[\]\)\.push\("[^"]*"\)/g, 'void 0'],
+  [/Symbol\.metadata\?\?=Symbol\("metadata"\),/g, ''],
+  [/\w+\.litPropertyMetadata\?\?=new WeakMap/g, 'void 0'],
+];
+export const litWithoutGlobals = {
+  name: 'perch-lit-without-globals',
+  transform(code, id) {
+    if (!/[\\/](lit-html|lit-element|@lit[\\/]reactive-element)[\\/]/.test(id) || !/Versions|litPropertyMetadata|Symbol\.metadata/.test(code)) return null;
+    let out = code;
+    for (const [pattern, replacement] of LIT_GLOBALS) out = out.replace(pattern, replacement);
+    if (/litPropertyMetadata/.test(out)) out = `const litPropertyMetadata = new WeakMap();\n${out}`;
+    return out === code ? null : { code: out, map: null };
+  },
+};
+
 const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 /** ESM library build of packages/<name>. */
@@ -66,15 +104,27 @@ export function packageConfig(name) {
 
 /**
  * A self-contained bundle: EVERYTHING (dependencies and @perch/* packages, via the `source`
- * condition) is inlined and minified. `format: 'iife'` needs a global `name`. `define` replaces
- * globals at build time (esbuild's option, e.g. `{ 'process.env.NODE_ENV': '"production"' }`).
+ * condition) is inlined and minified. An IIFE whose entry exports something needs a global `name`
+ * (Rollup says so); the script-tag bundle exports nothing and sets `window.Perch` itself. `define` replaces
+ * globals at build time (esbuild's option, e.g. `{ 'process.env.NODE_ENV': '"production"' }`);
+ * `cjs` converts CommonJS dependencies.
  */
-export function bundleConfig({ input, file, format = 'es', name, sourcemap = false, define }) {
-  if (format === 'iife' && !name) throw new Error(`bundleConfig: an IIFE bundle (${file}) needs a global name`);
+export function bundleConfig({ input, file, format = 'es', name, sourcemap = false, define, cjs = false, extraPlugins = [] }) {
   return {
     input,
     // esbuild only transpiles; terser minifies (as Lit's production builds do): it packs ~3% tighter.
-    plugins: [...plugins({ define }), terser({ module: format === 'es', ecma: 2022, compress: { passes: 2 }, format: { comments: false } })],
+    // `cjs: true` for inputs with CommonJS-only dependencies (React, in examples/framework); ours
+    // are all ESM, and the plugin would cost the script-tag bundle ~180 B.
+    plugins: [
+      nodeOnly,
+      ...extraPlugins,
+      ...plugins({ define }),
+      // rollup-plugin-esbuild leaves node_modules alone, but `define` must reach dependencies too
+      // (React's `process.env.NODE_ENV` checks), before the CommonJS plugin reads them.
+      ...(define ? [esbuild({ include: /[\\/]node_modules[\\/].*\.[cm]?js$/, exclude: [], define, target: 'es2022' })] : []),
+      ...(cjs ? [commonjs()] : []),
+      terser({ module: format === 'es', ecma: 2022, compress: { passes: 2 }, format: { comments: false } }),
+    ],
     output: { file, format, name, sourcemap, inlineDynamicImports: true },
   };
 }
@@ -85,8 +135,34 @@ export const libraryPackages = readdirSync(join(root, 'packages'), { withFileTyp
   .map((d) => d.name)
   .sort();
 
-export default [
-  ...libraryPackages.map(packageConfig),
-  // Later: script-tag bundles, e.g.
-  // bundleConfig({ input: 'packages/embed/src/index.ts', file: 'packages/embed/dist/perch.iife.js', format: 'iife', name: 'Perch' }),
+const embedVersion = JSON.parse(readFileSync(join(root, 'packages/embed/package.json'), 'utf8')).version;
+const perchJs = bundleConfig({
+  input: join(root, 'packages/embed/src/perch.ts'),
+  file: join(root, 'packages/embed/dist/perch.js'),
+  format: 'iife',
+  sourcemap: true,
+  extraPlugins: [litWithoutGlobals],
+});
+// A second copy of perch.js (the same or another version) must stop before any of its modules
+// run: its Lit would otherwise ask Trusted Types for a second "lit-html" policy, which a strict
+// CSP refuses with an exception. The first lines of the IIFE check and return.
+perchJs.output.intro =
+  'if(typeof window.Perch=="function"&&window.Perch.version){' +
+  `console.warn("Perch "+window.Perch.version+" is already running on this page; this copy (${embedVersion}) does nothing. Load perch.js once.");return}`;
+
+/**
+ * The script-tag bundles (see packages/embed): perch.js, and what it loads on demand from beside
+ * itself: the translations and the chat windows.
+ */
+export const scriptBundles = [
+  perchJs,
+  ...[
+    ['locale-zh-Hans', 'perch.zh-Hans.js'],
+    ['locale-ar', 'perch.ar.js'],
+    ['windows-script', 'perch.windows.js'],
+  ].map(([entry, file]) =>
+    bundleConfig({ input: join(root, `packages/embed/src/${entry}.ts`), file: join(root, `packages/embed/dist/${file}`), format: 'iife', sourcemap: true }),
+  ),
 ];
+
+export default [...libraryPackages.map(packageConfig), ...scriptBundles];

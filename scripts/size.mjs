@@ -5,24 +5,26 @@ import { constants, brotliCompressSync } from 'node:zlib';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { rollup } from 'rollup';
-import { bundleConfig } from '../rollup.config.mjs';
+import { bundleConfig, litWithoutGlobals } from '../rollup.config.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Budgets are for the brotli-compressed, minified bundle. Add later packages here. */
 export const BUDGETS = [
   { name: '@perch/core', input: 'packages/core/src/index.ts', budget: 8 * 1024 },
-  // Issue target: 20 KiB. Measured 22.8 KiB (Lit 5.4 + core 8.0 + localize/context 1.3 are fixed);
-  // this budget is a ratchet against growth until the components are trimmed to the target.
-  { name: '@perch/elements + Lit + core', input: 'scripts/size-entries/elements-with-core.ts', budget: 23.5 * 1024 },
+  // Issue target: 20 KiB, not reached. Measured 22.32 KiB (22,857 B): Lit and core are 12.9 of it
+  // (fixed), the components with @lit/localize the other 9.4. This budget is a ratchet against growth.
+  { name: '@perch/elements + Lit + core', input: 'scripts/size-entries/elements-with-core.ts', budget: 22.5 * 1024 },
+  // The script-tag bundle, exactly as built to packages/embed/dist/perch.js (issue 5: 30 KiB).
+  { name: '@perch/embed perch.js (IIFE)', input: 'packages/embed/src/perch.ts', budget: 30 * 1024, format: 'iife', extraPlugins: [litWithoutGlobals] },
 ];
 
 /**
  * Bundles `input` (path relative to the repo root, or absolute) with everything it imports and
- * returns byte counts: `minified` (ESM, esbuild-minified) and `brotli` (quality 11).
+ * returns byte counts: `minified` (terser, ESM unless `format` says otherwise) and `brotli` (quality 11).
  */
-export async function measure({ name = '', input, budget = Infinity }) {
-  const config = bundleConfig({ input: isAbsolute(input) ? input : join(root, input), format: 'es' });
+export async function measure({ name = '', input, budget = Infinity, format = 'es', extraPlugins = [] }) {
+  const config = bundleConfig({ input: isAbsolute(input) ? input : join(root, input), format, extraPlugins });
   config.onwarn = (warning, warn) => {
     if (warning.code !== 'CIRCULAR_DEPENDENCY') warn(warning);
   };

@@ -1,121 +1,74 @@
-// `npm start`: bundles the memory-chat demo and serves examples/ on http://localhost:PORT.
+// `npm start`: the demo. Builds the bundles, then runs `perch-server --demo` on
+// http://localhost:PORT (default 8080), which serves the examples, /perch.js and the demo sign-in.
 //
-//   PORT=9000 npm start     another port (default 8080); the server listens on 127.0.0.1 only.
+//   PORT=9000 npm start        another port
+//   PERCH_DATA=/tmp/x npm start another data folder (default .perch-data/; starting again keeps it)
 //
-// The bundle is built once at start; restart to pick up source changes.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+// Order matters: bundles first (the pages load them), then the server; the server is stopped
+// with this process (Ctrl+C), gracefully.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rollup } from 'rollup';
-import { bundleConfig } from '../rollup.config.mjs';
+import { buildDemo } from './demo-build.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const examples = join(root, 'examples');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.PORT ?? 8080);
-const host = '127.0.0.1';
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-/** Bundles examples/memory-chat/main.ts (all dependencies inlined) with the repo's shared Rollup setup. */
-async function bundle() {
-  const input = join(examples, 'memory-chat/main.ts');
-  const file = join(examples, 'memory-chat/dist/main.js');
-  const config = bundleConfig({ input, file, format: 'es', sourcemap: true });
-  const build = await rollup({ input: config.input, plugins: config.plugins, onwarn: config.onwarn });
-  try {
-    await build.write(config.output);
-  } finally {
-    await build.close();
-  }
-  return file;
-}
-
-/** Maps a URL path onto a file inside examples/, or undefined when it would leave that folder. */
-function localPath(pathname) {
-  let decoded;
-  try {
-    decoded = decodeURIComponent(pathname);
-  } catch {
-    return undefined;
-  }
-  if (decoded.includes('\0')) return undefined;
-  const path = resolve(examples, '.' + decoded);
-  return path === examples || path.startsWith(examples + sep) ? path : undefined;
-}
-
-async function handle(request, response) {
-  const send = (status, text, headers = {}) => {
-    response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
-    response.end(request.method === 'HEAD' ? undefined : text);
-  };
-  if (request.method !== 'GET' && request.method !== 'HEAD') return send(405, 'Method not allowed\n', { allow: 'GET, HEAD' });
-  const url = new URL(request.url ?? '/', `http://${host}`);
-  if (url.pathname === '/') return send(302, 'Moved\n', { location: '/memory-chat/' });
-  let path = localPath(url.pathname);
-  if (!path) return send(404, 'Not found\n');
-  let info = await stat(path).catch(() => undefined);
-  if (info?.isDirectory()) {
-    // Directories need their trailing slash, or the page's relative URLs resolve one level up.
-    if (!url.pathname.endsWith('/')) return send(301, 'Moved\n', { location: `${url.pathname}/${url.search}` });
-    path = join(path, 'index.html');
-    info = await stat(path).catch(() => undefined);
-  }
-  if (!info?.isFile()) return send(404, 'Not found\n');
-  response.writeHead(200, {
-    'content-type': TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
-    'content-length': info.size,
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  if (request.method === 'HEAD') return response.end();
-  createReadStream(path).on('error', () => response.destroy()).pipe(response);
-}
+const data = process.env.PERCH_DATA ?? join(root, '.perch-data');
 
 const started = Date.now();
 try {
-  await bundle();
+  const files = await buildDemo();
+  console.log(`Built ${files.join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
 } catch (error) {
-  console.error(`Could not bundle the demo: ${error?.message ?? error}`);
+  console.error(`Could not build the demo: ${error?.message ?? error}`);
   if (error?.frame) console.error(error.frame);
   process.exit(1);
 }
-console.log(`Bundled examples/memory-chat/dist/main.js in ${Date.now() - started} ms.`);
 
-const server = createServer((request, response) => {
-  handle(request, response).catch((error) => {
-    console.error(error);
-    if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-    response.end('Internal error\n');
-  });
+mkdirSync(data, { recursive: true });
+const db = join(data, 'perch.db');
+const server = spawn(
+  process.execPath,
+  [join(root, 'packages/server/bin/perch-server.mjs'), '--demo', '--port', String(port), '--db', db],
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+);
+
+let announced = false;
+server.stdout.setEncoding('utf8');
+server.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  if (!announced && chunk.includes('listening on')) {
+    announced = true;
+    void announce();
+  }
 });
-server.on('error', (error) => {
-  if (error.code === 'EADDRINUSE') console.error(`Port ${port} is in use; stop the other server or run PORT=8081 npm start.`);
-  else console.error(error.message);
-  process.exit(1);
+server.on('exit', (code, signal) => {
+  if (!announced) console.error(`perch-server stopped before it was ready (${signal ?? `exit ${code}`}); is port ${port} in use? Try PORT=8081 npm start.`);
+  process.exit(code ?? 1);
 });
-server.listen(port, host, () => {
-  console.log(`Perch demo: http://localhost:${port}/memory-chat/`);
-  console.log('Press Ctrl+C to stop.');
-});
+
+async function announce() {
+  const base = `http://localhost:${port}`;
+  let people = [];
+  try {
+    people = await (await fetch(`${base}/demo/people`)).json();
+  } catch {
+    // The links still work; the list is a convenience.
+  }
+  const sample = people.slice(0, 4).map((p) => `${p.id} (${p.name}${p.title ? `, ${p.title}` : ''})`);
+  console.log(`
+Perch demo (data in ${relative(root, db) || db}; starting again keeps it):
+  ${base}/                      sign in as a demo person and pick an example
+  ${base}/script-tag/?as=alice  a small business site with one <script> tag
+  ${base}/intranet/?as=bob      the company directory with profile cards
+  ${base}/framework/?as=chen    a React 19 app using the components
+  ${base}/elements/             the components on an in-page memory hub
+  ${base}/memory-chat/          the headless core with fault injection
+Demo people: ${sample.join(', ')}${people.length > 4 ? `, and ${people.length - 4} more` : ''}.
+Open two windows as two people (?as=alice and ?as=bob) to chat. Press Ctrl+C to stop.`);
+}
+
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    server.close();
-    server.closeAllConnections();
-    process.exit(0);
-  });
+  process.on(signal, () => server.kill('SIGTERM'));
 }

@@ -4,11 +4,13 @@
 //   3 node       node --test over packages/*/src/**/*.test.ts (not *.browser.test.ts) and
 //                test/node/**/*.test.ts                          counts each leaf test
 //   4 browser    ensure-chromium, then web-test-runner           counts each test
-//   5 size       scripts/size.mjs (brotli budgets)               counts as 1 test
+//   5 e2e        builds dist/perch.js and the examples, then node --test over
+//                test/e2e/**/*.e2e.test.ts (real server + Chromium) counts each leaf test
+//   6 size       scripts/size.mjs (brotli budgets)               counts as 1 test
 // A failing stage does not stop the run. The last line is exactly `N passed, N failed`, and the
 // exit code is 1 when anything failed.
 //
-//   npm test -- --only node,browser      run some stages   (names: typecheck lint node browser size)
+//   npm test -- --only node,browser      run some stages   (names: typecheck lint node browser e2e size)
 //   npm test -- --skip size              run all but some
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -74,6 +76,27 @@ function walk(dir, keep, out = []) {
   return out;
 }
 
+/** Runs node:test over `files` with the spec reporter live and the count reporter to a file. */
+async function nodeTests(files, label) {
+  if (files.length === 0) {
+    console.log(`No ${label} files found.`);
+    return { passed: 0, failed: 0 };
+  }
+  const counts = join(tmp, `${label.replace(/\W+/g, '-')}-counts.json`);
+  const code = await node([
+    '--conditions=source',
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=./scripts/node-count-reporter.mjs',
+    `--test-reporter-destination=${counts}`,
+    ...files,
+  ]);
+  return countsOrFailure(counts, code, label);
+}
+
 /** Node test files; globs expanded here because Node 20's --test does not expand them reliably. */
 function nodeTestFiles() {
   const isNodeTest = (name) => name.endsWith('.test.ts') && !name.endsWith('.browser.test.ts');
@@ -98,26 +121,7 @@ const STAGES = [
   {
     name: 'node',
     title: 'node tests: node --conditions=source --import tsx --test',
-    async run() {
-      const files = nodeTestFiles();
-      if (files.length === 0) {
-        console.log('No Node test files found.');
-        return { passed: 0, failed: 0 };
-      }
-      const counts = join(tmp, 'node-counts.json');
-      const code = await node([
-        '--conditions=source',
-        '--import',
-        'tsx',
-        '--test',
-        '--test-reporter=spec',
-        '--test-reporter-destination=stdout',
-        '--test-reporter=./scripts/node-count-reporter.mjs',
-        `--test-reporter-destination=${counts}`,
-        ...files,
-      ]);
-      return countsOrFailure(counts, code, 'node tests');
-    },
+    run: () => nodeTests(nodeTestFiles(), 'node tests'),
   },
   {
     name: 'browser',
@@ -130,6 +134,20 @@ const STAGES = [
       const counts = join(tmp, 'wtr-counts.json');
       const code = await node([bin.wtr], { PERCH_WTR_COUNTS: counts });
       return countsOrFailure(counts, code, 'browser tests');
+    },
+  },
+  {
+    name: 'e2e',
+    title: 'end-to-end tests: build the bundles, then node --test test/e2e (perch-server + Chromium)',
+    async run() {
+      if (!ensureChromium()) {
+        console.error('End-to-end tests SKIPPED: chromium is missing and could not be installed (counted as 1 failure).');
+        return { passed: 0, failed: 1 };
+      }
+      const built = await node([join(root, 'scripts/demo-build.mjs')]);
+      if (built !== 0) return { passed: 0, failed: 1 };
+      const files = walk(join(root, 'test/e2e'), (name) => name.endsWith('.e2e.test.ts')).map((file) => relative(root, file)).sort();
+      return nodeTests(files, 'e2e tests');
     },
   },
   {

@@ -153,7 +153,8 @@ export class Authenticator {
     for (const [claim, field] of Object.entries(PROFILE_CLAIMS)) {
       if (payload[claim] !== undefined) candidate[field] = payload[claim];
     }
-    if (typeof candidate.avatar === 'string' && !/^https?:\/\//i.test(candidate.avatar)) delete candidate.avatar;
+    // An avatar is an http(s) URL, or a path on the page's own site ("/avatars/ada.png"), never another scheme.
+    if (typeof candidate.avatar === 'string' && !/^(https?:\/\/|\/(?![/\\]))/i.test(candidate.avatar)) delete candidate.avatar;
     const checked = validateUser(candidate);
     if (!checked.ok) throw new RequestError('unauthorized', `The token's profile claims were refused: ${checked.error}`);
     const existing = await this.storage.getUser(checked.value.id);

@@ -9,7 +9,8 @@ import type { Id, User } from '@perch/protocol';
 import { mintToken } from './auth.js';
 import type { Storage } from './storage/storage.js';
 
-const avatar = (name: string) => `https://api.dicebear.com/9.x/initials/svg?seed=${encodeURIComponent(name)}`;
+/** Photos served with the examples (examples/avatars/); a relative URL resolves against the page. */
+const avatar = (name: string) => `/avatars/${name.split(' ')[0]!.toLowerCase()}.svg`;
 
 /** The demo company: 12 people in 5 departments. */
 export const DEMO_PEOPLE: readonly User[] = [

@@ -6,7 +6,8 @@
 import { createReadStream } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, resolve, sep } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, resolve, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -87,13 +88,48 @@ export async function serveStatic(root: string, request: IncomingMessage, respon
     }
   }
   if (!info?.isFile()) return sendText(request, response, 404, 'Not found\n');
+  sendFile(path, info.size, request, response);
+}
+
+/** Streams the file at `path` (known to exist, `size` bytes) with its content type. */
+function sendFile(path: string, size: number, request: IncomingMessage, response: ServerResponse): void {
   response.writeHead(200, {
     'content-type': TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
-    'content-length': String(info.size),
+    'content-length': String(size),
     ...COMMON,
   });
   if (request.method === 'HEAD') return void response.end();
   createReadStream(path)
     .on('error', () => response.destroy())
     .pipe(response);
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The script-tag bundle, `@perch/embed`'s dist/perch.js, when it is installed beside the server
+ * (and built): the server offers it (and its translations) at `/perch.js`, so a page's `<script src="https://chat.example/perch.js">`
+ * finds its server at the script's own origin with no configuration.
+ */
+function scriptBundle(): string | undefined {
+  try {
+    return require.resolve('@perch/embed/perch.js');
+  } catch {
+    return undefined;
+  }
+}
+
+/** perch.js, what it loads on demand (perch.zh-Hans.js, perch.windows.js…) and their source maps. */
+const SCRIPT_FILE = /^\/(perch(?:\.[a-zA-Z][\w-]{1,15})?\.js(?:\.map)?)$/;
+
+/** Answers `/perch.js`, `/perch.<part>.js` and their maps; resolves to false for other paths or when the bundle is missing. */
+export async function serveScriptBundle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean> {
+  const file = SCRIPT_FILE.exec(url.pathname)?.[1];
+  if (file === undefined || (request.method !== 'GET' && request.method !== 'HEAD')) return false;
+  const bundle = scriptBundle();
+  const path = bundle && join(dirname(bundle), file);
+  const info = path === undefined ? undefined : await stat(path).catch(() => undefined);
+  if (path === undefined || !info?.isFile()) return false;
+  sendFile(path, info.size, request, response);
+  return true;
 }

@@ -54,7 +54,8 @@ test('the demo company is seeded into an empty database only, so restarts keep w
   assert.equal(people.length, DEMO_PEOPLE.length);
   assert.ok(new Set(people.map((p) => p.department)).size >= 4, 'several departments');
   assert.ok(people.every((p) => p.title && p.phone && p.email && p.location && p.timeZone));
-  assert.ok(people.every((p) => p.avatar === undefined || p.avatar.startsWith('https://')));
+  // Photos are served with the examples: a path on the page's own site, never another scheme.
+  assert.ok(people.every((p) => p.avatar === undefined || /^\/avatars\/[a-z]+\.svg$/.test(p.avatar)));
   const alice = await storage.listConversations('alice');
   assert.ok(alice.length >= 2 && alice.every((c) => c.lastSeq > 0), 'conversations with messages');
   const contacts = await storage.listContacts('alice');

@@ -1,0 +1,232 @@
+/**
+ * The Perch() API in a real page, over the in-page memory hub (the script-tag bundle against a
+ * real server is covered by test/e2e). Each test installs Perch on this window and removes it.
+ */
+import { memoryBackend, type MemoryHub } from '@perch/backend-memory';
+import { createClient, type AuthSource } from '@perch/core';
+import { expect } from 'chai';
+import { createHub } from '../../../test/shared/hub.js';
+import { installPerch, type PerchApi } from './api.js';
+import { chatWindowsClass, type PerchChatWindows } from './chat-windows.js';
+import type { Unread } from './session.js';
+
+type PerchWindow = Window & { Perch?: unknown };
+
+async function until(check: () => unknown, what: string, timeout = 5_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeout) throw new Error(`Timed out after ${timeout} ms waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Console output of the code under test, captured (and silenced) while a test runs. */
+function captureConsole(): { warnings: string[]; errors: string[]; restore(): void } {
+  const seen = { warnings: [] as string[], errors: [] as string[] };
+  const { warn, error } = console;
+  console.warn = (...args: unknown[]) => seen.warnings.push(args.join(' '));
+  console.error = (...args: unknown[]) => seen.errors.push(args.join(' '));
+  return { ...seen, restore: () => Object.assign(console, { warn, error }) };
+}
+
+describe('@perch/embed: the Perch() API', function () {
+  this.timeout(15_000);
+  let hub: MemoryHub;
+  let perch: PerchApi | undefined;
+  let output: ReturnType<typeof captureConsole>;
+  const cleanup: Array<() => void> = [];
+
+  /** Installs Perch with clients on the memory hub instead of a WebSocket. */
+  function install(script: HTMLScriptElement | null = null): PerchApi | undefined {
+    return installPerch(window, script, {
+      makeClient: (_options, auth: AuthSource, user) =>
+        createClient({ backend: memoryBackend({ hub }), auth, storage: 'memory', tabs: 'single', ...(user ? { user } : {}) }),
+      loadWindows: async () => chatWindowsClass,
+    });
+  }
+
+  beforeEach(() => {
+    hub = createHub();
+    output = captureConsole();
+    delete (window as PerchWindow).Perch;
+  });
+
+  afterEach(async () => {
+    await perch?.('shutdown');
+    perch = undefined;
+    delete (window as PerchWindow).Perch;
+    for (const undo of cleanup.splice(0)) undo();
+    document.querySelector('perch-chat-windows')?.remove();
+    output.restore();
+  });
+
+  it('replays the calls the page queued before the script loaded, in order', async () => {
+    const calls: string[] = [];
+    const queue: unknown[][] = [];
+    const stub = Object.assign((...args: unknown[]) => void queue.push(args), { q: queue });
+    (window as PerchWindow).Perch = stub;
+    stub('on', 'ready', (user: { id: string }) => calls.push(`ready ${user.id}`));
+    stub('on', 'unread', (total: number) => calls.push(`unread ${total}`));
+    stub('boot', { token: hub.token('alice'), server: 'ws://chat.example/' });
+    perch = install()!;
+    expect((window as PerchWindow).Perch).to.equal(perch);
+    await until(() => calls.includes('ready alice'), 'ready');
+    expect(calls[0], 'unread is sticky: called at once on registration').to.equal('unread 0');
+    expect(perch!.client!.status.get().state).to.equal('online');
+    expect(perch!.version).to.match(/^\d+\.\d+\.\d+/);
+  });
+
+  it('boots from the script tag’s data-* attributes, and says what is wrong with a bad one', async () => {
+    const script = document.createElement('script');
+    script.dataset.token = hub.token('bob');
+    script.dataset.server = 'ws://chat.example/perch';
+    script.dataset.theme = 'dark';
+    perch = install(script);
+    await until(() => perch!.client?.status.get().state === 'online', 'online from data-token');
+    expect(perch!.client!.user.get()?.id).to.equal('bob');
+    // data-theme="dark" pins every Perch element without its own theme, also ones added later.
+    const feed = document.body.appendChild(document.createElement('perch-feed'));
+    const own = document.body.appendChild(document.createElement('perch-feed'));
+    own.setAttribute('theme', 'light');
+    cleanup.push(() => (feed.remove(), own.remove()));
+    expect(getComputedStyle(feed).colorScheme).to.equal('dark');
+    expect(getComputedStyle(own).colorScheme).to.equal('light');
+
+    expect(await perch!('boot', { theme: 'purple' as 'dark' })).to.equal(false);
+    expect(output.errors.join('\n')).to.include('theme must be one of "light", "dark", "auto"; got "purple"');
+    expect(await perch!('boot', { server: 'http://chat.example/' })).to.equal(false);
+    expect(output.errors.join('\n')).to.include('server must start with ws:// or wss://');
+    expect(await perch!('boot', 'alice' as never)).to.equal(false);
+    expect(output.errors.join('\n')).to.include('the options must be an object');
+  });
+
+  it('a second copy warns and leaves the first alone; a page’s own window.Perch is never overwritten', () => {
+    perch = install()!;
+    expect(install(), 'the second copy does not install').to.equal(undefined);
+    expect((window as PerchWindow).Perch).to.equal(perch);
+    expect(output.warnings.join('\n')).to.include('is already running on this page');
+
+    const pagesOwn = { mine: true };
+    (window as PerchWindow).Perch = pagesOwn;
+    expect(install()).to.equal(undefined);
+    expect((window as PerchWindow).Perch).to.equal(pagesOwn);
+    expect(output.warnings.join('\n')).to.include('window.Perch is already used by this page');
+    (window as PerchWindow).Perch = perch;
+  });
+
+  it('answers an unknown command or event with a clear console error, never a throw', () => {
+    perch = install()!;
+    expect(() => (perch as unknown as (c: string) => void)('launch')).not.to.throw();
+    expect(output.errors.join('\n')).to.include('unknown command "launch"; the commands are boot, identify, shutdown');
+    (perch as unknown as (c: string, e: string, f: () => void) => void)('on', 'mesage', () => {});
+    expect(output.errors.join('\n')).to.include('give an event (ready, status, message, unread, error)');
+  });
+
+  it('counts unread chats and mentions in one number, and marks mentions read', async () => {
+    const unread: Unread[] = [];
+    perch = install()!;
+    perch('on', 'unread', (_total: number, detail: Unread) => unread.push(detail));
+    expect(await perch('boot', { token: hub.token('alice'), server: 'ws://chat.example/' })).to.equal(true);
+    const direct = hub.openDirect('bob', 'alice');
+    hub.injectMessage(direct.id, 'bob', 'Are you free at 3?');
+    // Posts from before this device first signed in are not "new"; later ones are.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    hub.publish('bob', 'Thanks @alice for the review!');
+    await until(() => perch!.unread.total === 2, 'one chat message and one mention');
+    expect(perch.unread).to.deep.equal({ total: 2, chats: 1, mentions: 1 });
+    perch('read', 'mentions');
+    expect(perch.unread).to.deep.equal({ total: 1, chats: 1, mentions: 0 });
+    expect(unread.at(-1)).to.deep.equal({ total: 1, chats: 1, mentions: 0 });
+  });
+
+  it('opens a chat in a window, in the page’s own target pane, or not at all when the page cancels', async () => {
+    perch = install()!;
+    await perch('boot', { token: hub.token('alice'), server: 'ws://chat.example/' });
+    perch('open', 'bob');
+    await until(() => document.querySelector('perch-chat-windows'), 'the chat windows load');
+    const windows = document.querySelector('perch-chat-windows') as PerchChatWindows;
+    await until(() => windows.openChats.length === 1, 'a window opens');
+    expect(windows.openChats).to.deep.equal([{ with: 'bob' }]);
+    await windows.updateComplete;
+    const pane = windows.shadowRoot!.querySelector('perch-chat-pane')!;
+    expect(pane.getAttribute('with')).to.equal('bob');
+    expect(windows.shadowRoot!.querySelector('[role=dialog] h2')!.textContent).to.equal('Bob Builder');
+
+    // Escape closes the focused window.
+    windows.shadowRoot!.querySelector('section')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true, composed: true }));
+    expect(windows.openChats).to.deep.equal([]);
+
+    // A buddy-list click the page does not cancel opens a window; a cancelled one does not.
+    const source = document.body.appendChild(document.createElement('div'));
+    cleanup.push(() => source.remove());
+    source.dispatchEvent(new CustomEvent('perch-open-chat', { detail: { userId: 'carol' }, bubbles: true, composed: true, cancelable: true }));
+    await until(() => windows.openChats.length === 1, 'carol’s window opens');
+    expect(windows.openChats).to.deep.equal([{ with: 'carol' }]);
+    const cancel = (event: Event) => event.preventDefault();
+    document.addEventListener('perch-open-chat', cancel);
+    cleanup.push(() => document.removeEventListener('perch-open-chat', cancel));
+    source.dispatchEvent(new CustomEvent('perch-open-chat', { detail: { userId: 'bob' }, bubbles: true, composed: true, cancelable: true }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(windows.openChats).to.deep.equal([{ with: 'carol' }]);
+
+    // The page's own pane, marked data-perch-target, is used instead of a window.
+    const own = document.body.appendChild(document.createElement('perch-chat-pane'));
+    own.dataset.perchTarget = '';
+    cleanup.push(() => own.remove());
+    perch('open', { conversation: direct(hub) });
+    expect(own.getAttribute('conversation')).to.equal(direct(hub));
+    expect(own.hasAttribute('with')).to.equal(false);
+  });
+
+  it('identify switches the signed-in person; shutdown signs out and empties every component', async () => {
+    perch = install()!;
+    const readyUsers: string[] = [];
+    perch('on', 'ready', (user) => readyUsers.push(user.id));
+    await perch('boot', { token: hub.token('alice'), server: 'ws://chat.example/' });
+    const first = perch.client!;
+    expect(await perch('identify', { token: hub.token('carol') })).to.equal(true);
+    expect(perch.client).not.to.equal(first);
+    expect(perch.client!.user.get()?.id).to.equal('carol');
+    expect(first.status.get().state, 'the old session is closed').to.equal('offline');
+    expect(readyUsers).to.deep.equal(['alice', 'carol']);
+
+    const statuses: string[] = [];
+    perch('on', 'status', (s) => statuses.push(s.state));
+    await perch('shutdown');
+    expect(perch.client).to.equal(undefined);
+    expect(statuses.at(-1)).to.equal('offline');
+    expect(perch.unread.total).to.equal(0);
+  });
+
+  it('a token URL that says “not signed in” ends in one error event and boot resolving false', async () => {
+    const realFetch = window.fetch;
+    window.fetch = async () => new Response('no session', { status: 401 });
+    cleanup.push(() => (window.fetch = realFetch));
+    perch = install()!;
+    const errors: string[] = [];
+    perch('on', 'error', (e) => errors.push(e.code));
+    expect(await perch('boot', { tokenUrl: '/perch-token', server: 'ws://chat.example/' })).to.equal(false);
+    expect(errors).to.deep.equal(['unauthorized']);
+    expect(output.errors.join('\n')).to.include('the visitor is not signed in on this site');
+  });
+
+  it('a listener that throws is the page’s error: Perch reports it and goes on', async () => {
+    const reported: unknown[] = [];
+    const realReport = window.reportError;
+    window.reportError = (error: unknown) => void reported.push(error);
+    cleanup.push(() => (window.reportError = realReport));
+    perch = install()!;
+    const seen: number[] = [];
+    perch('on', 'unread', () => {
+      throw new Error('page bug');
+    });
+    perch('on', 'unread', (total) => seen.push(total));
+    expect(seen).to.deep.equal([0]);
+    expect((reported[0] as Error).message).to.equal('page bug');
+  });
+});
+
+/** The id of alice and bob's direct conversation on `hub`. */
+function direct(hub: MemoryHub): string {
+  return hub.openDirect('alice', 'bob').id;
+}
