@@ -294,7 +294,9 @@ describe('infrastructure', () => {
     it('shows an http(s) photo with the name as alt text, and initials for anything else', async () => {
       const photo = await rendered(avatar({ id: 'b', name: 'Bob', avatar: 'https://example.com/b.png' }, 'Bob'));
       expect($(photo, '.out img').getAttribute('alt')).to.equal('Bob');
-      for (const url of ['javascript:alert(1)', 'data:image/png;base64,AAAA', '" onerror="x', undefined]) {
+      const local = await rendered(avatar({ id: 'd', name: 'Dana', avatar: '/avatars/dana.svg' }, 'Dana'));
+      expect($(local, '.out img').getAttribute('src'), 'a path on the page’s own site').to.equal(new URL('/avatars/dana.svg', document.baseURI).href);
+      for (const url of ['javascript:alert(1)', 'data:image/png;base64,AAAA', '" onerror="x', '//evil.example/x.png', 'avatars/x.png', undefined]) {
         const probe = await rendered(avatar({ id: 'c', name: 'carol "ann" Danvers', avatar: url } as never, 'carol "ann" Danvers'));
         expect(probe.shadowRoot!.querySelectorAll('.out img')).to.have.length(0);
         expect($(probe, '.out .av').textContent).to.equal('CA');

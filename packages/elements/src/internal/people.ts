@@ -50,8 +50,9 @@ export const initials = (name: string): string =>
 
 /** The user's photo (http or https only, alt = name) or their initials. */
 export const avatar = (user: User | undefined, name: string): TemplateResult => {
-  // A path such as "/avatars/ada.png" is a photo on the page's own site.
-  const src = safeUrl(user?.avatar, /^https?:$/, document.baseURI);
+  // An http(s) URL, or a path such as "/avatars/ada.png": a photo on the page's own site.
+  const path = user?.avatar?.match(/^\/(?![/\\])/);
+  const src = safeUrl(user?.avatar, /^https?:$/, path ? document.baseURI : undefined);
   return src
     ? html`<img class="av" part="avatar" src=${src} alt=${name}>`
     : html`<span class="av" part="avatar" aria-hidden="true">${initials(name)}</span>`;
