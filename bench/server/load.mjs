@@ -9,7 +9,8 @@
 // messages/s in total, round-robin over the clients. RATE = 0: saturation, closed loop — every
 // message a client receives makes it answer its partner, with 4 chains per pair in flight — which
 // finds the most messages/s each side can carry. Runs SECONDS after a 1 s warm-up and prints one
-// JSON line: delivered messages/s (persisted and received by the partner), p50/p99 send→receive ms.
+// JSON line: delivered messages/s (persisted and received by the partner), p50/p99 send→receive ms,
+// and this process's own CPU while measuring (loadCpu, cores).
 // idle: opens CLIENTS authenticated connections, prints {"ready":n}, then waits for stdin to close.
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
@@ -20,17 +21,21 @@ const rate = Number(rateArg ?? 0);
 const seconds = Number(secondsArg ?? 0);
 const tokens = tokensFile && tokensFile !== '-' ? JSON.parse(readFileSync(tokensFile, 'utf8')) : [];
 
-/** Opens one socket; for perch mode, completes the hello. */
+/**
+ * Opens one socket; for perch mode, completes the hello. Frames go to `client.onFrame` once it is
+ * set (the traffic phase); until then they are parsed as JSON for the setup (hello, openDirect).
+ */
 function open(index) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(mode === 'relay' ? `${url}?id=${index}` : url, { perMessageDeflate: false });
-    const client = { ws, index, pending: new Map(), nextId: 0, conversationId: undefined, onEvent: undefined };
+    const client = { ws, index, pending: new Map(), nextId: 0, conversationId: undefined, onFrame: undefined };
     ws.on('error', reject);
     ws.once('open', () => {
       if (mode === 'relay') return resolve(client);
       ws.send(JSON.stringify({ type: 'hello', v: 1, auth: { token: tokens[index] } }));
     });
     ws.on('message', (data) => {
+      if (client.onFrame) return client.onFrame(data);
       const frame = JSON.parse(data);
       if (frame.type === 'welcome') return resolve(client);
       if (frame.type === 'res' || (frame.type === 'error' && frame.id)) {
@@ -39,8 +44,6 @@ function open(index) {
         waiter?.(frame);
       } else if (frame.type === 'error') {
         reject(new Error(`${frame.code}: ${frame.message}`));
-      } else {
-        client.onEvent?.(frame);
       }
     });
   });
@@ -82,39 +85,62 @@ async function traffic() {
   const latencies = [];
   let acked = 0;
   let errors = 0;
+  let firstError;
   let measuring = false;
   let delivered = 0;
+  let running = true;
   const closedLoop = rate === 0;
+  // The client is kept as light as the relay's: during traffic it parses (JSON.parse) only the one
+  // frame per message that the relay's client parses too — the partner's copy, which carries the
+  // send time. Perch also sends the sender an ack ("res") and an echo of its own message; those are
+  // told apart by their first bytes and the senderId, and counted without being parsed.
+  const received = (c, t) => {
+    if (measuring) {
+      delivered++;
+      latencies.push(performance.now() - t);
+    }
+    if (closedLoop && running) sendOne(c);
+  };
+  const SENDER = Buffer.from('"senderId":"');
   for (const c of all) {
-    c.onEvent = (frame) => {
-      // The receiver's copy (not the sender's echo) carries the send time.
-      let t;
-      if (mode === 'relay') t = Number(frame.t);
-      else if (frame.event === 'message' && frame.data.senderId !== `u${c.index}`) t = Number(frame.data.text.slice(2));
-      else return;
-      if (measuring) {
-        delivered++;
-        latencies.push(performance.now() - t);
+    if (mode === 'relay') {
+      c.onFrame = (data) => received(c, JSON.parse(data).t);
+      continue;
+    }
+    const own = Buffer.from(`u${c.index}"`);
+    c.onFrame = (data) => {
+      // Server frames are JSON.stringify output and start with {"type":"res" / "event" / "error".
+      if (data[9] === 0x72 /* r */) {
+        if (measuring) acked++;
+        return;
       }
-      if (closedLoop && running) sendOne(c);
+      if (data[9] === 0x65 /* e */ && data[10] === 0x72 /* r */) {
+        errors++;
+        firstError ??= data.toString();
+        return;
+      }
+      const at = data.indexOf(SENDER) + SENDER.length;
+      if (at < SENDER.length || data.compare(own, 0, own.length, at, at + own.length) === 0) return; // Not a message, or our own echo.
+      const frame = JSON.parse(data);
+      if (frame.event === 'message') received(c, Number(frame.data.text.slice(2)));
     };
   }
+  // clientIds must not repeat across runs against the same server (the server dedupes on them).
+  const run = Math.random().toString(36).slice(2, 8);
   let sent = 0;
-  let running = true;
   const sendOne = (c) => {
     const t = performance.now();
-    if (mode === 'relay') return c.ws.send(JSON.stringify({ to: c.index ^ 1, t }));
-    const clientId = `b${c.index}x${++sent}`;
-    request(c, 'sendMessage', { conversationId: c.conversationId, clientId, text: `t=${t}`, createdAt: Date.now() }).then((res) => {
-      if (res.type === 'res') {
-        if (measuring) acked++;
-      } else errors++;
-    });
+    if (mode === 'relay') return c.ws.send(`{"to":${c.index ^ 1},"t":${t}}`);
+    c.ws.send(
+      `{"type":"req","id":"${++c.nextId}","cmd":"sendMessage","args":{"conversationId":"${c.conversationId}",` +
+        `"clientId":"b${run}${c.index}x${++sent}","text":"t=${t}","createdAt":${Date.now()}}}`,
+    );
   };
   if (closedLoop) for (let chain = 0; chain < 4; chain++) for (const c of all) if (c.index % 2 === 0) sendOne(c);
   // Open loop: every tick, send the messages due since the start, round-robin over the clients.
   const start = performance.now();
   const warmup = 1000;
+  let cpuAtStart;
   let due = 0;
   let next = 0;
   await new Promise((resolve) => {
@@ -123,6 +149,7 @@ async function traffic() {
       if (!measuring && elapsed >= warmup) {
         measuring = true;
         latencies.length = 0;
+        cpuAtStart = process.cpuUsage();
       }
       if (elapsed >= warmup + seconds * 1000) {
         clearInterval(timer);
@@ -135,8 +162,10 @@ async function traffic() {
   });
   measuring = false;
   running = false;
+  const cpu = process.cpuUsage(cpuAtStart);
   await new Promise((r) => setTimeout(r, 300)); // let in-flight frames land (not counted)
   latencies.sort((a, b) => a - b);
+  if (firstError) console.error(`load: ${errors} error frames, the first: ${firstError}`);
   console.log(
     JSON.stringify({
       offered: closedLoop ? 'saturation' : rate,
@@ -146,6 +175,7 @@ async function traffic() {
       p99: percentile(latencies, 99),
       received: latencies.length,
       errors,
+      loadCpu: (cpu.user + cpu.system) / 1e6 / seconds,
     }),
   );
   for (const c of all) c.ws.terminate();

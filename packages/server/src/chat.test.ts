@@ -185,3 +185,27 @@ test('a group is announced to every member with its title, and messages reach al
   for (const client of [alice, bob, carol]) assert.equal((await client.event<Message>('message', (m) => m.id === message.id)).text, 'Hi all');
   await sleep(0);
 });
+
+test('sends from one connection are pipelined yet numbered and answered in order, and a later history request sees them all', async () => {
+  const carol = await as('carol');
+  const dave = await as('dave');
+  const direct = await carol.request('openDirect', { userId: 'dave' });
+  const answered: string[] = [];
+  const sends = Array.from({ length: 30 }, (_, i) =>
+    send(carol, direct.id, `m${i}`).then((message) => {
+      answered.push(message.text);
+      return message;
+    }),
+  );
+  const history = carol.request('history', { conversationId: direct.id, limit: 50 }).then((page) => {
+    answered.push('history');
+    return page;
+  });
+  const messages = await Promise.all(sends);
+  assert.deepEqual(answered.slice(0, 30), messages.map((_, i) => `m${i}`), 'answers leave in request order');
+  assert.deepEqual(messages.map((m) => m.seq), messages.map((_, i) => i + 1), 'seqs follow the order of the requests');
+  assert.deepEqual((await history).messages.map((m) => m.text), messages.map((m) => m.text), 'history after the sends sees every one');
+  const seen: Array<number | undefined> = [];
+  for (let i = 0; i < 30; i++) seen.push((await dave.event<Message>('message', (m) => m.conversationId === direct.id)).seq);
+  assert.deepEqual(seen, messages.map((m) => m.seq), 'the partner gets them in seq order');
+});

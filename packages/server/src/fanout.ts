@@ -10,6 +10,7 @@
  * before publishing, so nothing but serialised text ever crosses the wire between processes.
  */
 import type { Id, ServerFrame } from '@perch/protocol';
+import { frameText } from './frame-text.js';
 
 /** One open connection's end of the fan-out. */
 export interface Subscriber {
@@ -47,7 +48,7 @@ export class LocalFanout implements Fanout {
       seen.add(userId);
       const subscribers = this.byUser.get(userId);
       if (subscribers === undefined) continue;
-      text ??= JSON.stringify(frame);
+      text ??= frameText(frame);
       for (const subscriber of subscribers) {
         if (subscriber.connectionId !== options.except) subscriber.deliver(text);
       }

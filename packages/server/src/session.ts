@@ -11,6 +11,7 @@ import { CLOSE, COMMAND_ARGS, isRecord, MAX_TEXT_LENGTH, parseFrame, PROTOCOL_VE
 import type { Authenticator } from './auth.js';
 import type { CommandTable } from './commands.js';
 import type { Fanout } from './fanout.js';
+import { frameText } from './frame-text.js';
 import type { ResolvedOptions } from './options.js';
 import { TokenBucket, type KeyedBuckets } from './rate-limit.js';
 import { RequestError } from './request-error.js';
@@ -25,6 +26,41 @@ const MAX_QUEUED = 512;
 const FLOOD_WINDOW_MS = 10_000;
 /** How long a socket that was asked to close may take before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
+/**
+ * Commands that may start while earlier ones of the same class are still running. Sends: their
+ * effects are ordered by the storage (it executes calls in the order they are made, and a send
+ * reaches it in the order sends start), so waiting for each to be durable before starting the next
+ * would only cap a connection at one message per group commit. Reads: they change nothing. A
+ * command of another class (or none) waits until everything before it has been answered, so that
+ * e.g. a history request sees the messages sent before it.
+ */
+const PIPELINE_CLASS: Partial<Record<CommandName, 'send' | 'read'>> = {
+  sendMessage: 'send',
+  conversations: 'read',
+  history: 'read',
+  roster: 'read',
+  directory: 'read',
+  profile: 'read',
+  feed: 'read',
+};
+
+/** Sessions whose socket is corked until the current burst of frames is over. */
+const corked: Session[] = [];
+
+function uncorkAll(): void {
+  for (const session of corked) session.uncork();
+  corked.length = 0;
+}
+
+/** A request (or the hello) received and not yet answered. */
+interface Work {
+  run: () => Promise<ServerFrame | undefined>;
+  /** May start while the earlier unanswered ones are all of this class too. */
+  pipeline: 'send' | 'read' | undefined;
+  started: boolean;
+  done: boolean;
+  answer: ServerFrame | undefined;
+}
 
 /** What a session needs from its server. */
 export interface SessionHost {
@@ -69,8 +105,10 @@ export class Session {
   private protocolErrors = 0;
   private floodWindowStart = 0;
   private throttled = 0;
-  private queue: Promise<void> = Promise.resolve();
-  private queued = 0;
+  /** Received and not yet answered, in arrival order; answers leave in this order. */
+  private readonly queue: Work[] = [];
+  private drained: (() => void) | undefined;
+  private drainedPromise: Promise<void> | undefined;
 
   /** Takes over a freshly upgraded socket (`socket` is the TCP socket under it) and starts the hello timer. */
   constructor(ws: WebSocket, socket: Duplex, remoteAddress: string, host: SessionHost) {
@@ -113,7 +151,8 @@ export class Session {
 
   /** Resolves when every request received so far has been answered. */
   drain(): Promise<void> {
-    return this.queue;
+    if (this.queue.length === 0) return Promise.resolve();
+    return (this.drainedPromise ??= new Promise<void>((resolve) => (this.drained = resolve)));
   }
 
   /** Closes the socket with 1001 for a graceful shutdown. */
@@ -138,16 +177,19 @@ export class Session {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+      if (corked.push(this) === 1) process.nextTick(uncorkAll);
     }
     this.ws.send(text);
   }
 
+  /** Ends the burst started by the first {@link deliver} since the last one. */
+  uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
+  }
+
   private send(frame: ServerFrame): void {
-    this.deliver(JSON.stringify(frame));
+    this.deliver(frameText(frame));
   }
 
   private receive(data: RawData, isBinary: boolean): void {
@@ -165,13 +207,16 @@ export class Session {
       if (hello.value.type !== 'hello') return this.refuseHello('The first frame must be hello, with credentials.', CLOSE.policy);
       const auth = hello.value.auth;
       this.phase = 'authenticating';
-      this.enqueue(() => this.authenticate(auth));
+      this.enqueue(async () => {
+        await this.authenticate(auth);
+        return undefined;
+      }, undefined);
       return;
     }
     const id = typeof frame.id === 'string' && frame.id.length > 0 && frame.id.length <= 64 ? frame.id : undefined;
     const wait = this.bucket.take() || (this.caller ? this.host.identityBuckets.take(this.caller.user.id) : 0);
     if (wait > 0) return this.throttle(id, wait);
-    if (this.queued >= MAX_QUEUED) return this.throttle(id, 100);
+    if (this.queue.length >= MAX_QUEUED) return this.throttle(id, 100);
     if (frame.type === 'hello') return this.protocolError(id, 'Already signed in; send hello only once per connection.');
     const valid = validateClientFrame(frame);
     if (!valid.ok) {
@@ -183,16 +228,55 @@ export class Session {
     }
     const request = valid.value;
     if (request.type !== 'req') return;
-    this.enqueue(() => this.run(request.id, request.cmd, request.args));
+    this.enqueue(() => this.run(request.id, request.cmd, request.args), PIPELINE_CLASS[request.cmd]);
   }
 
-  /** Runs `work` after everything queued before it: requests are answered in arrival order. */
-  private enqueue(work: () => Promise<void>): void {
-    this.queued++;
-    this.queue = this.queue
-      .then(work)
-      .catch((error: unknown) => this.host.options.log(`perch-server: ${(error as Error).stack ?? String(error)}`))
-      .finally(() => this.queued--);
+  /**
+   * Queues `run`. It starts once every request before it has been answered — or, for a command of
+   * a pipeline class, once every request before it still unanswered is of that class too. Answers
+   * are sent in arrival order whatever order the work finishes in.
+   */
+  private enqueue(run: () => Promise<ServerFrame | undefined>, pipeline: Work['pipeline']): void {
+    this.queue.push({ run, pipeline, started: false, done: false, answer: undefined });
+    this.pump();
+  }
+
+  /** Starts what may start now. */
+  private pump(): void {
+    const queue = this.queue;
+    const head = queue[0];
+    if (head === undefined) return;
+    for (let i = 0; i < queue.length; i++) {
+      const work = queue[i] as Work;
+      // Everything before `work` is of its class (checked as the loop went), or it is the head.
+      if (i > 0 && (work.pipeline === undefined || work.pipeline !== head.pipeline)) return;
+      if (!work.started) {
+        work.started = true;
+        work
+          .run()
+          .catch((error: unknown) => {
+            this.host.options.log(`perch-server: ${(error as Error).stack ?? String(error)}`);
+            return undefined;
+          })
+          .then((answer) => this.finished(work, answer));
+      }
+    }
+  }
+
+  private finished(work: Work, answer: ServerFrame | undefined): void {
+    work.done = true;
+    work.answer = answer;
+    const queue = this.queue;
+    let head = 0;
+    while (head < queue.length && (queue[head] as Work).done) {
+      const answered = (queue[head++] as Work).answer;
+      if (answered !== undefined) this.send(answered);
+    }
+    if (head === 0) return;
+    queue.splice(0, head);
+    if (queue.length > 0) return this.pump();
+    this.drained?.();
+    this.drained = this.drainedPromise = undefined;
   }
 
   private async authenticate(auth: Parameters<Authenticator['authenticate']>[0]): Promise<void> {
@@ -221,24 +305,23 @@ export class Session {
     await this.host.social.connected(user.id);
   }
 
-  private async run(id: string, cmd: CommandName, args: unknown): Promise<void> {
+  /** Runs one request; resolves to its answer (sent by the queue, in arrival order). */
+  private async run(id: string, cmd: CommandName, args: unknown): Promise<ServerFrame | undefined> {
     const caller = this.caller;
-    if (this.phase !== 'open' || caller === undefined) return;
+    if (this.phase !== 'open' || caller === undefined) return undefined;
     if (this.host.isShuttingDown()) {
-      this.send({ type: 'error', id, code: 'unavailable', message: 'The server is shutting down; retry after reconnecting.', retryAfter: 1000 });
-      return;
+      return { type: 'error', id, code: 'unavailable', message: 'The server is shutting down; retry after reconnecting.', retryAfter: 1000 };
     }
     try {
       const result = await (this.host.commands[cmd] as Handler)(caller, args);
-      this.send({ type: 'res', id, result: result ?? null });
+      return { type: 'res', id, result: result ?? null };
     } catch (error) {
       if (error instanceof RequestError) {
         const retry = error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter };
-        this.send({ type: 'error', id, code: error.code, message: error.message, ...retry });
-        return;
+        return { type: 'error', id, code: error.code, message: error.message, ...retry };
       }
       this.host.options.log(`perch-server: ${cmd} failed: ${(error as Error).stack ?? String(error)}`);
-      this.send({ type: 'error', id, code: 'internal', message: `The server failed to handle ${cmd}; try again.` });
+      return { type: 'error', id, code: 'internal', message: `The server failed to handle ${cmd}; try again.` };
     }
   }
 

@@ -6,7 +6,9 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { DEMO_PEOPLE, seedDemo } from './demo.js';
 import { migrate, MIGRATIONS } from './storage/migrations.js';
+import { newTimeOrderedId } from './ids.js';
 import { openSqliteStorage } from './storage/sqlite.js';
+import { WriteBatch } from './storage/write-batch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perch-storage-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,4 +70,53 @@ test('the demo company is seeded into an empty database only, so restarts keep w
   assert.equal((await storage.listDirectory()).length, DEMO_PEOPLE.length);
   assert.equal((await storage.listConversations('alice')).length, alice.length);
   await storage.close();
+});
+
+test('a group commit keeps the writes around a failing one: only the failing write fails, and none of it is kept', async () => {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+  const batch = new WriteBatch(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const writes = [
+    batch.run(() => insert.run('a', 1).changes),
+    // Writes one row, then fails: the row must not survive.
+    batch.run(() => {
+      insert.run('half', 2);
+      return insert.run('a', 3).changes; // Duplicate key.
+    }),
+    batch.run(() => insert.run('b', 4).changes),
+  ];
+  const [first, failed, last] = await Promise.allSettled(writes);
+  assert.deepEqual(first, { status: 'fulfilled', value: 1 });
+  assert.equal(failed?.status, 'rejected');
+  assert.match(String((failed as PromiseRejectedResult).reason), /UNIQUE/);
+  assert.deepEqual(last, { status: 'fulfilled', value: 1 });
+  assert.deepEqual(db.prepare('SELECT k, v FROM t ORDER BY k').all(), [{ k: 'a', v: 1 }, { k: 'b', v: 4 }]);
+  db.close();
+});
+
+test('messages get UUIDv7 ids through the service, seqs in send order, and a retried clientId answers the original', async () => {
+  const storage = openSqliteStorage(':memory:');
+  for (const id of ['ann', 'ben']) await storage.upsertUser({ id, name: id }, 1);
+  const { value: direct } = await storage.openDirect('ann', 'ben', 'c1', 1);
+  const message = (clientId: string, id: string) => ({ id, conversationId: direct.id, senderId: 'ann', clientId, text: clientId, createdAt: 1, sentAt: 2 });
+  // Three appends in one group commit, the third a retry of the first.
+  const [one, two, again] = await Promise.all([
+    storage.appendMessage(message('m1', 'id-1')),
+    storage.appendMessage(message('m2', 'id-2')),
+    storage.appendMessage(message('m1', 'id-3')),
+  ]);
+  assert.deepEqual([one.value.seq, two.value.seq], [1, 2]);
+  assert.equal(again.fresh, false);
+  assert.deepEqual(again.value, one.value);
+  const conversation = await storage.getConversation(direct.id);
+  assert.equal(conversation?.lastSeq, 2);
+  assert.equal(conversation?.lastActivity, 2);
+  assert.deepEqual(conversation?.members.find((m) => m.userId === 'ann'), { userId: 'ann', name: 'ann', readSeq: 2, deliveredSeq: 2 });
+  await assert.rejects(storage.appendMessage({ ...message('m9', 'id-9'), conversationId: 'nope' }), /does not exist/);
+  await storage.close();
+  assert.match(newTimeOrderedId(), /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const [earlier, later] = [newTimeOrderedId(1_000_000), newTimeOrderedId(2_000_000)];
+  assert.ok(earlier < later, 'later ids sort after earlier ones');
+  assert.notEqual(newTimeOrderedId(5), newTimeOrderedId(5), 'random within a millisecond');
 });

@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Commands, Conversation, Id, Message } from '@perch/protocol';
+import { shareJson } from '../frame-text.js';
+import { newTimeOrderedId } from '../ids.js';
 import { RequestError } from '../request-error.js';
 import type { ConversationRecord } from '../storage/storage.js';
 import { refuseVisitors, requirePerson, type Caller, type ServiceDeps } from './context.js';
@@ -44,7 +46,7 @@ export function conversationView(record: ConversationRecord, viewerId: Id): Conv
 /** The chat half of the server. */
 export class ChatService {
   private readonly deps: ServiceDeps;
-  private readonly members = new Map<Id, Id[]>();
+  private readonly members = new Map<Id, Promise<Id[] | undefined>>();
   private readonly typingState = new Map<string, { on: boolean; lastOnAt: number }>();
 
   /** Creates the chat service over shared dependencies. */
@@ -85,7 +87,7 @@ export class ChatService {
   async send(caller: Caller, input: Args<'sendMessage'>): Promise<Message> {
     const members = await this.requireMember(input.conversationId, caller.user.id);
     const { value, fresh } = await this.deps.storage.appendMessage({
-      id: randomUUID(),
+      id: newTimeOrderedId(),
       conversationId: input.conversationId,
       senderId: caller.user.id,
       clientId: input.clientId,
@@ -96,7 +98,10 @@ export class ChatService {
     if (!fresh && value.conversationId !== input.conversationId) {
       throw new RequestError('bad_request', `clientId ${JSON.stringify(input.clientId)} was already used for a message in another conversation; compose with a new clientId.`);
     }
-    if (fresh) this.deps.fanout.publish(members, { type: 'event', event: 'message', data: value });
+    if (fresh) {
+      shareJson(value); // Serialised once for the event to every member and the sender's res.
+      this.deps.fanout.publish(members, { type: 'event', event: 'message', data: value });
+    }
     return value;
   }
 
@@ -179,16 +184,25 @@ export class ChatService {
     return null;
   }
 
-  /** The member ids of a conversation the caller belongs to, or `not_found` / `forbidden`. */
+  /**
+   * The member ids of a conversation the caller belongs to, or `not_found` / `forbidden`. The
+   * cache holds the lookup itself, so that concurrent callers share it and go on in the order
+   * they called: pipelined sends of one connection reach the storage in arrival order.
+   */
   private async requireMember(conversationId: Id, userId: Id): Promise<Id[]> {
-    let members = this.members.get(conversationId);
-    if (members === undefined) {
-      members = await this.deps.storage.getMembers(conversationId);
-      if (members === undefined) {
-        throw new RequestError('not_found', `There is no conversation with id ${JSON.stringify(conversationId)}.`);
-      }
+    let lookup = this.members.get(conversationId);
+    if (lookup === undefined) {
+      lookup = this.deps.storage.getMembers(conversationId);
       if (this.members.size >= MEMBER_CACHE_SIZE) this.members.delete(this.members.keys().next().value as Id);
-      this.members.set(conversationId, members);
+      this.members.set(conversationId, lookup);
+      const forgetUnlessFound = (members: Id[] | undefined) => {
+        if (members === undefined && this.members.get(conversationId) === lookup) this.members.delete(conversationId);
+      };
+      lookup.then(forgetUnlessFound, () => forgetUnlessFound(undefined));
+    }
+    const members = await lookup;
+    if (members === undefined) {
+      throw new RequestError('not_found', `There is no conversation with id ${JSON.stringify(conversationId)}.`);
     }
     if (!members.includes(userId)) throw new RequestError('forbidden', 'Only members of a conversation may read or write it.');
     return members;

@@ -3,8 +3,8 @@
  * and their followers; likes and reply counts are fanned out the same way, each viewer getting
  * their own `liked`.
  */
-import { randomUUID } from 'node:crypto';
 import type { Commands, Id, Post } from '@perch/protocol';
+import { newTimeOrderedId } from '../ids.js';
 import { RequestError } from '../request-error.js';
 import type { FeedQuery } from '../storage/storage.js';
 import { refuseVisitors, requirePerson, type Caller, type ServiceDeps } from './context.js';
@@ -38,7 +38,7 @@ export class FeedService {
     const userId = caller.user.id;
     if (input.replyTo !== undefined) await this.requirePost(input.replyTo, userId);
     const candidate = {
-      id: randomUUID(),
+      id: newTimeOrderedId(),
       authorId: userId,
       clientId: input.clientId,
       text: input.text,

@@ -104,10 +104,16 @@ export function sqliteChat(db: Database.Database, batch: WriteBatch): ChatMethod
     FROM members me JOIN members m ON m.conversation_id = me.conversation_id JOIN users u ON u.id = m.user_id
     WHERE me.user_id = ? ORDER BY m.conversation_id, m.position`);
   const selectByClientId = db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?`);
-  const bumpSeq = db.prepare('UPDATE conversations SET last_seq = last_seq + 1, last_activity = ? WHERE id = ? RETURNING last_seq').pluck();
-  const insertMessage = db.prepare(`
-    INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, text, created_at, sent_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+  // Takes the next seq and inserts in one statement; a (sender, clientId) seen before inserts
+  // nothing and returns no row (the dedupe needs no lookup of its own on the fresh path).
+  const insertMessage = db
+    .prepare(`
+      INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, text, created_at, sent_at)
+      SELECT id, last_seq + 1, ?, ?, ?, ?, ?, ? FROM conversations WHERE id = ?
+      ON CONFLICT (sender_id, client_id) DO NOTHING
+      RETURNING seq`)
+    .pluck();
+  const setLastSeq = db.prepare('UPDATE conversations SET last_seq = ?, last_activity = ? WHERE id = ?');
   const moveOwnMarkers = db.prepare(`
     UPDATE members SET read_seq = max(read_seq, @seq), delivered_seq = max(delivered_seq, @seq)
     WHERE conversation_id = @conversationId AND user_id = @userId`);
@@ -130,7 +136,7 @@ export function sqliteChat(db: Database.Database, batch: WriteBatch): ChatMethod
     return row === undefined ? undefined : conversationFromRows(row, selectMembers.all(id) as MemberRow[]);
   };
 
-  const openDirect = db.transaction((a: Id, b: Id, candidateId: Id, now: number) => {
+  const openDirect = (a: Id, b: Id, candidateId: Id, now: number) => {
     const key = [a, b].sort().join('|');
     const existing = selectDirect.get(key) as string | undefined;
     if (existing !== undefined) return { value: load(existing) as ConversationRecord, fresh: false };
@@ -138,20 +144,24 @@ export function sqliteChat(db: Database.Database, batch: WriteBatch): ChatMethod
     insertMember.run(candidateId, a, 0);
     insertMember.run(candidateId, b, 1);
     return { value: load(candidateId) as ConversationRecord, fresh: true };
-  });
+  };
 
-  const createGroup = db.transaction((input: { id: Id; title: string; members: Id[] }, now: number) => {
+  const createGroup = (input: { id: Id; title: string; members: Id[] }, now: number) => {
     insertConversation.run(input.id, 'group', input.title, null, now);
     input.members.forEach((member, position) => insertMember.run(input.id, member, position));
     return load(input.id) as ConversationRecord;
-  });
+  };
 
-  const append = db.transaction((input: NewMessage) => {
-    const original = selectByClientId.get(input.senderId, input.clientId) as MessageRow | undefined;
-    if (original !== undefined) return { value: messageFromRow(original), fresh: false };
-    const seq = bumpSeq.get(input.sentAt, input.conversationId) as number | undefined;
-    if (seq === undefined) throw new Error(`Conversation ${input.conversationId} does not exist.`);
-    insertMessage.run(input.conversationId, seq, input.id, input.senderId, input.clientId, input.text, input.createdAt, input.sentAt);
+  const append = (input: NewMessage) => {
+    const seq = insertMessage.get(input.id, input.senderId, input.clientId, input.text, input.createdAt, input.sentAt, input.conversationId) as
+      | number
+      | undefined;
+    if (seq === undefined) {
+      const original = selectByClientId.get(input.senderId, input.clientId) as MessageRow | undefined;
+      if (original !== undefined) return { value: messageFromRow(original), fresh: false };
+      throw new Error(`Conversation ${input.conversationId} does not exist.`);
+    }
+    setLastSeq.run(seq, input.sentAt, input.conversationId);
     moveOwnMarkers.run({ seq, conversationId: input.conversationId, userId: input.senderId });
     const message: Message = {
       id: input.id,
@@ -165,16 +175,16 @@ export function sqliteChat(db: Database.Database, batch: WriteBatch): ChatMethod
       state: 'sent',
     };
     return { value: message, fresh: true };
-  });
+  };
 
-  const advance = db.transaction((conversationId: Id, userId: Id, kind: 'read' | 'delivered', seq: number): MarkerMoves => {
+  const advance = (conversationId: Id, userId: Id, kind: 'read' | 'delivered', seq: number): MarkerMoves => {
     const lastSeq = selectLastSeq.get(conversationId) as number | undefined;
     const target = Math.min(seq, lastSeq ?? 0);
     const moves: MarkerMoves = {};
     if (moveDelivered.run(target, conversationId, userId, target).changes > 0) moves.delivered = target;
     if (kind === 'read' && moveRead.run(target, conversationId, userId, target).changes > 0) moves.read = target;
     return moves;
-  });
+  };
 
   return {
     async openDirect(a, b, candidateId, now) {

@@ -66,7 +66,7 @@ export function sqliteFeed(db: Database.Database, batch: WriteBatch): FeedMethod
   const recount = db.prepare('UPDATE posts SET likes = (SELECT count(*) FROM likes WHERE post_id = @id) WHERE id = @id');
   const selectLikers = db.prepare('SELECT user_id FROM likes WHERE post_id = ? AND user_id IN (SELECT value FROM json_each(?))').pluck();
 
-  const create = db.transaction((input: NewPost) => {
+  const create = (input: NewPost) => {
     const original = selectByClientId.get(input.authorId, input.clientId) as PostRow | undefined;
     if (original !== undefined) return { value: postFromRow(original), fresh: false };
     if (input.replyTo !== undefined && countReply.run(input.replyTo).changes === 0) {
@@ -86,14 +86,14 @@ export function sqliteFeed(db: Database.Database, batch: WriteBatch): FeedMethod
     };
     if (input.replyTo !== undefined) post.replyTo = input.replyTo;
     return { value: post, fresh: true };
-  });
+  };
 
-  const like = db.transaction((postId: Id, userId: Id, on: boolean): boolean | undefined => {
+  const like = (postId: Id, userId: Id, on: boolean): boolean | undefined => {
     if (selectPos.get(postId) === undefined) return undefined;
     const changed = (on ? insertLike.run(postId, userId) : deleteLike.run(postId, userId)).changes > 0;
     if (changed) recount.run({ id: postId });
     return changed;
-  });
+  };
 
   return {
     async createPost(input) {

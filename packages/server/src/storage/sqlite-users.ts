@@ -109,16 +109,16 @@ export function sqliteUsers(db: Database.Database, batch: WriteBatch): UserMetho
   const selectFollowers = db.prepare('SELECT follower_id FROM follows WHERE followee_id = ?').pluck();
   const anyUser = db.prepare('SELECT 1 FROM users LIMIT 1').pluck();
 
-  const createVisitor = db.transaction((user: User, tokenHash: string, now: number) => {
+  const createVisitor = (user: User, tokenHash: string, now: number) => {
     insertVisitor.run(user.id, ...profile(user), now, now);
     insertToken.run(tokenHash, user.id, now);
-  });
-  const removeContact = db.transaction((ownerId: Id, contactId: Id): string[] | undefined => {
+  };
+  const removeContact = (ownerId: Id, contactId: Id): string[] | undefined => {
     const groups = selectContactGroups.get(ownerId, contactId) as string | undefined;
     if (groups === undefined) return undefined;
     deleteContact.run(ownerId, contactId);
     return JSON.parse(groups) as string[];
-  });
+  };
 
   return {
     async upsertUser(user, now) {

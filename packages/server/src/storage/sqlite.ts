@@ -35,7 +35,7 @@ export function openSqliteStorage(path: string, options: SqliteOptions = {}): St
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    // Savepoints (one per multi-statement write in a group commit) keep their journal in memory.
+    // Savepoints (a group commit that must isolate a failing write) and statement journals stay in memory.
     db.pragma('temp_store = MEMORY');
     // Up to 32 MiB of page cache: message indexes keyed by random UUIDs touch pages all over.
     db.pragma('cache_size = -32768');
