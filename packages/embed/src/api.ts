@@ -32,8 +32,9 @@ import { checkOptions, ConfigError, readScriptTag, type EmbedOptions } from './c
 import { loadPerchScript } from './scripts.js';
 import { authOf, clientFor, forgetDevice, lastUser, Session, type SessionEvents, type Unread } from './session.js';
 
-/** This bundle's version; `Perch.version`. */
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 /** The events a page can listen to with `Perch('on', name, callback)`. */
 export interface PerchEvents {
