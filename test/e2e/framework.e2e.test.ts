@@ -5,71 +5,14 @@
  * `perch-open-chat` from the buddy list opens the chat pane through React state (click and
  * Enter), that a message crosses from one page to the other, that signing out disconnects, and
  * that nothing logs an error or breaks the page's CSP.
- *
- * Self-contained on purpose (its own small helpers below).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import puppeteer, { type Browser, type ElementHandle, type Page } from 'puppeteer-core';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** A `perch-server --demo` on a port the OS picks, with a throw-away database. */
-interface Server {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-function startServer(): Promise<Server> {
-  const child = spawn(process.execPath, [join(root, 'packages/server/bin/perch-server.mjs'), '--demo', '--port', '0', '--db', ':memory:'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${why}:\n${output}`));
-    };
-    const timer = setTimeout(() => fail('perch-server did not start in 20 s'), 20_000);
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const url = /perch-server listening on (http:\/\/\S+)/.exec(output)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve({ url, child, output: () => output });
-      }
-    });
-    child.on('exit', (code, signal) => fail(`perch-server exited (${signal ?? code}) before listening`));
-    child.on('error', (error) => fail(error.message));
-  });
-}
-
-async function stopServer(server: Server | undefined): Promise<void> {
-  const child = server?.child;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-/** Open WebSocket sessions on the server. */
-async function connections(server: Server): Promise<number> {
-  const response = await fetch(`${server.url}/healthz`);
-  return ((await response.json()) as { connections: number }).connections;
-}
+import { pathToFileURL } from 'node:url';
+import type { Browser, ElementHandle, Page } from 'puppeteer-core';
+import { launchBrowser, root, ServerProcess } from './harness.js';
 
 /** Runs in every page before its scripts: reports CSP violations as console errors. */
 const REPORT_CSP = `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));`;
@@ -135,7 +78,7 @@ async function waitForBubble(page: Page, text: string): Promise<void> {
 }
 
 describe('examples/framework (React 19) against a real server', { timeout: 240_000 }, () => {
-  let server: Server | undefined;
+  const server = new ServerProcess();
   let browser: Browser | undefined;
   let alice: Page;
   let bob: Page;
@@ -147,11 +90,8 @@ describe('examples/framework (React 19) against a real server', { timeout: 240_0
       const { build } = (await import(pathToFileURL(join(root, 'examples/framework/build.mjs')).href)) as { build: () => Promise<string> };
       await build();
     }
-    server = await startServer();
-    browser = await puppeteer.launch({
-      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    await server.start();
+    browser = await launchBrowser();
     alice = await openPage(browser, 'alice');
     bob = await openPage(browser, 'bob');
     await Promise.all([alice.goto(`${server.url}/framework/?user=alice`), bob.goto(`${server.url}/framework/?user=bob`)]);
@@ -161,7 +101,7 @@ describe('examples/framework (React 19) against a real server', { timeout: 240_0
   // Runs even when `before` or a test failed: nothing is left running.
   after(async () => {
     await browser?.close().catch(() => browser?.process()?.kill('SIGKILL'));
-    await stopServer(server);
+    await server.dispose();
   });
 
   it('renders the seeded buddies and feed, with the client handed over as a property', async () => {
@@ -227,15 +167,15 @@ describe('examples/framework (React 19) against a real server', { timeout: 240_0
   });
 
   it('signs out (the client disconnects) and signs in as someone else from the select', async () => {
-    assert.equal(await connections(server!), 2, 'Alice and Bob are connected');
+    assert.equal(await server.connections(), 2, 'Alice and Bob are connected');
     const [signOut] = await alice.$$('xpath/.//button[normalize-space()="Sign out"]');
     await signOut!.click();
     await alice.waitForSelector('select[name="user"]');
     assert.equal(new URL(alice.url()).searchParams.get('user'), null, 'the user is gone from the URL');
     assert.equal(await alice.$$eval('perch-feed, perch-buddy-list, perch-chat-pane', (els) => els.length), 0);
     const started = Date.now();
-    while ((await connections(server!)) !== 1 && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(await connections(server!), 1, 'Alice’s connection is closed');
+    while ((await server.connections()) !== 1 && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await server.connections(), 1, 'Alice’s connection is closed');
 
     const options = await alice.$$eval('select[name="user"] option', (els) => els.map((el) => (el as HTMLOptionElement).value));
     assert.equal(options.length, 12, 'the demo company, from /demo/people');
@@ -244,7 +184,7 @@ describe('examples/framework (React 19) against a real server', { timeout: 240_0
     await waitOnline(alice);
     assert.equal(new URL(alice.url()).searchParams.get('user'), 'hana');
     assert.equal(await alice.$eval('.bar strong', (el) => el.textContent), 'Hana Sato');
-    assert.equal(await connections(server!), 2);
+    assert.equal(await server.connections(), 2);
   });
 
   it('logged no errors or warnings, failed no request and broke no CSP rule', () => {
