@@ -55,6 +55,13 @@ describe('demo sign-in and the intranet directory', { timeout: 120_000 }, () => 
     );
     await (hana as unknown as ElementHandle<Element>).click();
     await until(async () => (await deepTexts(page, 'perch-profile-card', '[part~=name]')).includes('Hana Sato'), 'Hana’s card');
+    // The photo is fetched after the card renders: wait for it (or time out) before reading the card.
+    await page
+      .waitForFunction(() => {
+        const img = document.querySelector('perch-profile-card')?.shadowRoot?.querySelector('img');
+        return !!img && img.complete && img.naturalWidth > 0;
+      }, { timeout: 10_000 })
+      .catch(() => {});
     const card = await page.evaluate(() => {
       const root = document.querySelector('perch-profile-card')!.shadowRoot!;
       const img = root.querySelector<HTMLImageElement>('img');
