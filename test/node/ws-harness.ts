@@ -153,8 +153,6 @@ export interface ProxyFaults {
   duplicate: number;
   /** Chance that a server event frame is held back and delivered after the next one. */
   reorder: number;
-  /** Holds the ack of each send until its echo event has passed (at most 500 ms). */
-  ackAfterEcho: boolean;
 }
 
 type Frame = Record<string, unknown>;
@@ -164,10 +162,8 @@ class Link {
   user: string | undefined;
   readonly doomed = new Set<string>();
   readonly #toServer: Array<() => void> = [];
-  /** Request id → clientId of the sends in flight. */
-  readonly #sends = new Map<string, string>();
-  readonly #echoed = new Set<string>();
-  readonly #parked = new Map<string, () => void>();
+  /** The clientIds of every message this client sent. */
+  readonly #sent = new Set<string>();
   #held: string | undefined;
   #heldTimer: ReturnType<typeof setTimeout> | undefined;
   #lane = { server: Promise.resolve(), client: Promise.resolve() };
@@ -223,7 +219,7 @@ class Link {
     const frame = parse(text);
     if (frame?.type === 'req' && typeof frame.id === 'string') {
       if (frame.cmd === 'sendMessage') {
-        this.#sends.set(frame.id, String((frame.args as Frame).clientId));
+        this.#sent.add(String((frame.args as Frame).clientId));
         if (this.proxy.takeAckLoss()) this.doomed.add(frame.id);
       }
       const rewritten = this.proxy.rewrite?.(frame);
@@ -248,7 +244,6 @@ class Link {
       this.drop();
       return;
     }
-    if (typeof id === 'string' && this.#sends.has(id)) return this.ack(this.#sends.get(id)!, id, () => forward(text));
     if (frame?.type !== 'event') return forward(text);
     const copies = this.proxy.chance(this.proxy.faults.duplicate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
@@ -260,29 +255,7 @@ class Link {
       forward(text);
       this.releaseHeld(forward);
     }
-    if (frame.event === 'message') this.echo(String((frame.data as Frame).clientId));
-  }
-
-  /** Forwards the ack of a send, after its echo when `ackAfterEcho` is on; counts echo-first acks. */
-  private ack(clientId: string, id: string, forward: () => void): void {
-    this.#sends.delete(id);
-    if (this.#echoed.has(clientId)) {
-      this.proxy.echoesBeforeAck++;
-      return forward();
-    }
-    if (!this.proxy.faults.ackAfterEcho) return forward();
-    const timer = setTimeout(() => this.#parked.delete(clientId) && forward(), 500);
-    this.#parked.set(clientId, () => (clearTimeout(timer), forward()));
-  }
-
-  /** An echo of a message passed: releases its parked ack. */
-  private echo(clientId: string): void {
-    this.#echoed.add(clientId);
-    const release = this.#parked.get(clientId);
-    if (!release) return;
-    this.#parked.delete(clientId);
-    this.proxy.echoesBeforeAck++;
-    release();
+    if (frame.event === 'message' && this.#sent.has(String((frame.data as Frame).clientId))) this.proxy.ownEchoes++;
   }
 
   private releaseHeld(toClient: (text: string) => void): void {
@@ -308,12 +281,12 @@ function parse(text: string): Frame | undefined {
  * reordered events, and refusing connections while "offline".
  */
 export class FaultProxy {
-  readonly faults: ProxyFaults = { latency: 0, duplicate: 0, reorder: 0, ackAfterEcho: false };
+  readonly faults: ProxyFaults = { latency: 0, duplicate: 0, reorder: 0 };
   readonly links = new Set<Link>();
   /** How many acknowledgements were lost so far. */
   acksLost = 0;
-  /** How many send acknowledgements reached a client after the echo of the same message. */
-  echoesBeforeAck = 0;
+  /** How many `message` events carried a client's own message back to the connection that sent it. */
+  ownEchoes = 0;
   /** Rewrites a client's request before it reaches the server (return undefined to keep it). */
   rewrite: ((frame: Frame) => Frame | undefined) | undefined;
   /** Chance that each `sendMessage` acknowledgement is lost with its connection. */

@@ -81,7 +81,8 @@ export class ChatService {
   }
 
   /**
-   * Persists a message and sends it to every member's connections, the sender's own included. A
+   * Persists a message and sends it to every member's connections, the sender's other connections
+   * included; the connection that sent it gets it in the answer, not a second time as an event. A
    * retry with the same clientId answers the original message and fans out nothing.
    */
   async send(caller: Caller, input: Args<'sendMessage'>): Promise<Message> {
@@ -100,7 +101,7 @@ export class ChatService {
     }
     if (fresh) {
       shareJson(value); // Serialised once for the event to every member and the sender's res.
-      this.deps.fanout.publish(members, { type: 'event', event: 'message', data: value });
+      this.deps.fanout.publish(members, { type: 'event', event: 'message', data: value }, { except: caller.connectionId });
     }
     return value;
   }
