@@ -1,5 +1,7 @@
 // The load generator of `npm run bench:server`, run as its own process so that it does not share
-// an event loop with the server. Lightweight clients: raw `ws` sockets speaking frames directly.
+// an event loop with the server. It does share the machine's cores, so every microsecond it spends
+// per message is taken from the server: the clients are lightweight, a minimal WebSocket client
+// over `node:net` (./client.mjs), the same for Perch and for the relay, speaking frames directly.
 //
 //   node bench/server/load.mjs perch  URL TOKENS_FILE CLIENTS RATE SECONDS
 //   node bench/server/load.mjs relay  URL -           CLIENTS RATE SECONDS
@@ -13,7 +15,7 @@
 // and this process's own CPU while measuring (loadCpu, cores).
 // idle: opens CLIENTS authenticated connections, prints {"ready":n}, then waits for stdin to close.
 import { readFileSync } from 'node:fs';
-import { WebSocket } from 'ws';
+import { connectWebSocket } from './client.mjs';
 
 const [mode, url, tokensFile, clientsArg, rateArg, secondsArg] = process.argv.slice(2);
 const clients = Number(clientsArg);
@@ -22,19 +24,21 @@ const seconds = Number(secondsArg ?? 0);
 const tokens = tokensFile && tokensFile !== '-' ? JSON.parse(readFileSync(tokensFile, 'utf8')) : [];
 
 /**
- * Opens one socket; for perch mode, completes the hello. Frames go to `client.onFrame` once it is
- * set (the traffic phase); until then they are parsed as JSON for the setup (hello, openDirect).
+ * Opens one socket; for perch mode, completes the hello. Frames (Buffers) go to `client.onFrame`
+ * once it is set (the traffic phase); until then they are parsed as JSON for the setup (hello,
+ * openDirect). A connection lost after the setup goes to `client.onLost`.
  */
 function open(index) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(mode === 'relay' ? `${url}?id=${index}` : url, { perMessageDeflate: false });
-    const client = { ws, index, pending: new Map(), nextId: 0, conversationId: undefined, onFrame: undefined };
-    ws.on('error', reject);
-    ws.once('open', () => {
-      if (mode === 'relay') return resolve(client);
-      ws.send(JSON.stringify({ type: 'hello', v: 1, auth: { token: tokens[index] } }));
-    });
-    ws.on('message', (data) => {
+    const client = { ws: undefined, index, pending: new Map(), nextId: 0, conversationId: undefined, onFrame: undefined, onLost: undefined };
+    const onClose = (code, reason) => {
+      if (client.onLost) return client.onLost(code, reason);
+      const message = `client ${index}: connection closed (${code} ${reason})`;
+      for (const waiter of client.pending.values()) waiter({ type: 'error', message }); // fail the setup
+      client.pending.clear();
+      reject(new Error(message));
+    };
+    const onMessage = (data) => {
       if (client.onFrame) return client.onFrame(data);
       const frame = JSON.parse(data);
       if (frame.type === 'welcome') return resolve(client);
@@ -45,12 +49,18 @@ function open(index) {
       } else if (frame.type === 'error') {
         reject(new Error(`${frame.code}: ${frame.message}`));
       }
-    });
+    };
+    connectWebSocket(mode === 'relay' ? `${url}?id=${index}` : url, { onMessage, onClose }).then((ws) => {
+      client.ws = ws;
+      if (mode === 'relay') return resolve(client);
+      ws.send(JSON.stringify({ type: 'hello', v: 1, auth: { token: tokens[index] } }));
+    }, reject);
   });
 }
 
 function request(client, cmd, args) {
   const id = String(++client.nextId);
+  if (client.ws.closed) return Promise.resolve({ type: 'error', message: `client ${client.index}: connection closed` });
   return new Promise((resolve) => {
     client.pending.set(id, resolve);
     client.ws.send(JSON.stringify({ type: 'req', id, cmd, args }));
@@ -92,8 +102,9 @@ async function traffic() {
   const closedLoop = rate === 0;
   // The client is kept as light as the relay's: during traffic it parses (JSON.parse) only the one
   // frame per message that the relay's client parses too — the partner's copy, which carries the
-  // send time. Perch also sends the sender an ack ("res") and an echo of its own message; those are
-  // told apart by their first bytes and the senderId, and counted without being parsed.
+  // send time. Perch also sends the sender an ack ("res") and possibly an echo of its own message
+  // (this client works either way); those are told apart by their first bytes and the senderId,
+  // and counted (acks) or skipped (echoes) without being parsed.
   const received = (c, t) => {
     if (measuring) {
       delivered++;
@@ -103,6 +114,11 @@ async function traffic() {
   };
   const SENDER = Buffer.from('"senderId":"');
   for (const c of all) {
+    // A connection lost mid-run would quietly lower the figures: count it as an error instead.
+    c.onLost = (code, reason) => {
+      errors++;
+      firstError ??= `client ${c.index}: connection closed (${code} ${reason})`;
+    };
     if (mode === 'relay') {
       c.onFrame = (data) => received(c, JSON.parse(data).t);
       continue;
@@ -165,7 +181,7 @@ async function traffic() {
   const cpu = process.cpuUsage(cpuAtStart);
   await new Promise((r) => setTimeout(r, 300)); // let in-flight frames land (not counted)
   latencies.sort((a, b) => a - b);
-  if (firstError) console.error(`load: ${errors} error frames, the first: ${firstError}`);
+  if (firstError) console.error(`load: ${errors} errors (error frames, lost connections), the first: ${firstError}`);
   console.log(
     JSON.stringify({
       offered: closedLoop ? 'saturation' : rate,
@@ -183,6 +199,11 @@ async function traffic() {
 
 async function idle() {
   const all = await openAll();
+  // A dropped idle connection (e.g. a missed heartbeat) would skew the RSS per connection; the
+  // server going away (1001) at the end of the phase is expected.
+  for (const c of all) {
+    c.onLost = (code, reason) => code !== 1001 && console.error(`load: idle client ${c.index} lost (${code} ${reason})`);
+  }
   console.log(JSON.stringify({ ready: all.length }));
   process.stdin.resume();
   process.stdin.on('end', () => {

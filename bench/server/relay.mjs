@@ -1,5 +1,6 @@
 // The baseline of `npm run bench:server`: a bare `ws` relay doing the same delivery as Perch
-// (client i's frame goes to client i^1) with no storage, no validation, no authorisation.
+// (client i's frame goes to client i^1) with no storage, no validation, no authorisation. Its
+// clients are load.mjs's, the same hand-rolled ones that drive Perch.
 //   node bench/server/relay.mjs   → prints {"port":N}
 import { WebSocketServer } from 'ws';
 
