@@ -25,7 +25,7 @@ import { FeedService } from './services/feed.js';
 import { SocialService } from './services/social.js';
 import { Session, type SessionHost } from './session.js';
 import { sendText, serveScriptBundle, serveStatic } from './static.js';
-import { openSqliteStorage } from './storage/sqlite.js';
+import { openStorageThread } from './storage/storage-thread.js';
 
 /** The version of this package, as `welcome` reports it. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -74,7 +74,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   const secret = options.secret ?? devSecret;
   const ownsStorage = input.storage === undefined;
   // Other engines plug in here: pass `storage` (e.g. PostgreSQL) and `fanout` (e.g. Redis).
-  const storage = input.storage ?? openSqliteStorage(options.db, { log: options.log });
+  const storage = input.storage ?? (await openStorageThread(options.db, { log: options.log }));
   const fanout = input.fanout ?? new LocalFanout();
   const deps = { storage, fanout, presence: new PresenceTracker(), now: Date.now };
   const social = new SocialService(deps);

@@ -8,6 +8,7 @@ import { DEMO_PEOPLE, seedDemo } from './demo.js';
 import { migrate, MIGRATIONS } from './storage/migrations.js';
 import { newTimeOrderedId } from './ids.js';
 import { openSqliteStorage } from './storage/sqlite.js';
+import { openStorageThread } from './storage/storage-thread.js';
 import { WriteBatch } from './storage/write-batch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perch-storage-'));
@@ -119,4 +120,37 @@ test('messages get UUIDv7 ids through the service, seqs in send order, and a ret
   const [earlier, later] = [newTimeOrderedId(1_000_000), newTimeOrderedId(2_000_000)];
   assert.ok(earlier < later, 'later ids sort after earlier ones');
   assert.notEqual(newTimeOrderedId(5), newTimeOrderedId(5), 'random within a millisecond');
+});
+
+test('the storage thread answers like the storage itself: calls in order, a failing call fails alone, close commits what was asked', async () => {
+  const file = join(dir, 'thread.db');
+  const storage = await openStorageThread(file);
+  await storage.upsertUser({ id: 'alice', name: 'Alice' }, 1);
+  await storage.upsertUser({ id: 'bob', name: 'Bob' }, 1);
+  const { value: direct } = await storage.openDirect('alice', 'bob', 'c1', 1);
+  const message = (i: number) => ({ id: newTimeOrderedId(), conversationId: direct.id, senderId: 'alice', clientId: `k${i}`, text: `m${i}`, createdAt: i, sentAt: i });
+  // Made in one turn: they cross together, keep their order and share one group commit, where
+  // the failing one fails alone; a read made in that same turn runs before the commit, as in one thread.
+  const sends = [1, 2, 3].map((i) => storage.appendMessage(message(i)));
+  const orphan = storage.appendMessage({ ...message(4), conversationId: 'nowhere' });
+  const early = storage.history(direct.id, { after: 0, limit: 10 });
+  assert.deepEqual((await Promise.all(sends)).map((m) => m.value.seq), [1, 2, 3]);
+  await assert.rejects(orphan, (error: Error) => error instanceof Error && /Conversation nowhere does not exist/.test(error.message));
+  assert.deepEqual((await early).messages, []);
+  assert.deepEqual((await storage.history(direct.id, { after: 0, limit: 10 })).messages.map((m) => m.text), ['m1', 'm2', 'm3']);
+  assert.deepEqual(await storage.getPresence(['alice']), new Map([['alice', { show: 'online' }]]), 'Maps (and Sets) cross the thread as they are');
+  // Asked for, not awaited, then closed: still committed.
+  const last = storage.appendMessage(message(5));
+  await storage.close();
+  assert.equal((await last).value.seq, 4);
+  await assert.rejects(storage.getUser('alice'), /closed/, 'a closed storage refuses calls');
+
+  const reopened = openSqliteStorage(file);
+  assert.deepEqual((await reopened.history(direct.id, { after: 0, limit: 10 })).messages.map((m) => m.text), ['m1', 'm2', 'm3', 'm5']);
+  await reopened.close();
+
+  const future = new Database(join(dir, 'future-thread.db'));
+  future.pragma(`user_version = ${MIGRATIONS.length + 5}`);
+  future.close();
+  await assert.rejects(openStorageThread(join(dir, 'future-thread.db')), /schema version .* upgrade perch-server/);
 });
