@@ -47,9 +47,9 @@ async function load(args) {
   return JSON.parse(out.trim().split('\n').at(-1));
 }
 
-/** User + system CPU seconds of a process so far (Linux /proc). */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/** User + system CPU seconds of a process so far, or of its main thread only with `mainThread` (Linux /proc). */
+function cpuSeconds(pid, mainThread = false) {
+  const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
 }
 
@@ -101,9 +101,12 @@ async function main() {
   // 2. Perch, saturated, then at the target rate.
   const server = await perchServer(join(dir, 'bench.db'));
   const cpuBefore = cpuSeconds(server.child.pid);
+  const mainBefore = cpuSeconds(server.child.pid, true);
   const wallBefore = performance.now();
   const perchMax = await load(['perch', server.url, tokenFile, String(CLIENTS), '0', String(SECONDS)]);
-  const cpu = (cpuSeconds(server.child.pid) - cpuBefore) / ((performance.now() - wallBefore) / 1000);
+  const wall = (performance.now() - wallBefore) / 1000;
+  const cpu = (cpuSeconds(server.child.pid) - cpuBefore) / wall;
+  const mainCpu = (cpuSeconds(server.child.pid, true) - mainBefore) / wall;
   const perchRate = await load(['perch', server.url, tokenFile, String(CLIENTS), String(RATE), String(SECONDS)]);
   server.child.kill('SIGTERM');
 
@@ -128,7 +131,10 @@ async function main() {
     ['perch, saturated: persisted + delivered msg/s', fmt(perchMax.deliveredPerSecond, 0)],
     ['perch, saturated: p50 / p99 ms', `${fmt(perchMax.p50)} / ${fmt(perchMax.p99)}`],
     ['ratio perch / relay', fmt(perchMax.deliveredPerSecond / relayMax.deliveredPerSecond, 3)],
-    ['perch server CPU while saturated (cores)', fmt(cpu, 2)],
+    ['perch server CPU while saturated (cores)', `${fmt(cpu, 2)} (main thread ${fmt(mainCpu, 2)}, others ${fmt(cpu - mainCpu, 2)})`],
+    // Less sensitive to a busy machine than msg/s (the whole run, setup included, over the measured messages).
+    ['perch server CPU per delivered message, saturated (µs)', fmt((cpu * 1e6) / perchMax.deliveredPerSecond, 0)],
+    ['load generator CPU per delivered message, saturated (µs)', fmt((perchMax.loadCpu * 1e6) / perchMax.deliveredPerSecond, 0)],
     ['perch, saturated: load generator CPU (cores)', fmt(perchMax.loadCpu, 2)],
     [`perch at ${RATE} msg/s offered: delivered msg/s`, fmt(perchRate.deliveredPerSecond, 0)],
     [`perch at ${RATE} msg/s offered: p50 / p99 ms`, `${fmt(perchRate.p50)} / ${fmt(perchRate.p99)}`],
