@@ -66,8 +66,8 @@ export class PerchClient {
   static {
     // Each forwarded command runs here when this tab holds the connection, or in the tab that does.
     for (const name of FORWARDED) {
-      (PerchClient.prototype as unknown as Record<string, unknown>)[name] = function (this: PerchClient, ...args: unknown[]) {
-        return (this.#command as (n: string, ...a: unknown[]) => unknown).call(this, name, ...args);
+      (PerchClient.prototype as unknown as Record<string, unknown>)[name] = function (this: PerchClient, ...args: Parameters<LeaderCommands[typeof name]>) {
+        return this.#command(name, ...args);
       };
     }
   }
@@ -124,23 +124,18 @@ export class PerchClient {
     this.#resume = new Resume(context);
     this.#outbox = new Outbox(context, this.#resume);
     this.#commands = new LeaderCommands(context, this.#resume);
-    this.#connector = new Connector(
-      options.backend,
-      options.auth,
-      {
-        listener: {
-          message: (m) => void this.#resume.receive(m),
-          conversation: (c) => void this.#resume.conversation(c),
-          receipt: (e) => void this.#resume.receipt(e),
-          post: (p) => void this.#outbox.published(p),
-          presence: (p) => void this.#commit([{ type: 'presence', presence: p }]).then(() => this.#emit('presence', p)),
-          contact: (contact, removed) => void this.#commit([{ type: 'contact', contact, removed }]),
-          typing: (e) => this.#emit('typing', e),
-        },
-        opened: (connection) => this.#opened(connection),
+    this.#connector = new Connector(options, {
+      listener: {
+        message: (m) => void this.#resume.receive(m),
+        conversation: (c) => void this.#resume.conversation(c),
+        receipt: (e) => void this.#resume.receipt(e),
+        post: (p) => void this.#outbox.published(p),
+        presence: (p) => void this.#commit([{ type: 'presence', presence: p }]).then(() => this.#emit('presence', p)),
+        contact: (contact, removed) => void this.#commit([{ type: 'contact', contact, removed }]),
+        typing: (e) => this.#emit('typing', e),
       },
-      options.reconnect,
-    );
+      opened: (connection) => this.#opened(connection),
+    });
     this.status = this.#connector.status;
     this.#connector.status.subscribe((status) => {
       if (this.#leader) this.#tabs?.send({ t: 'status', status });
@@ -210,10 +205,8 @@ export class PerchClient {
   messages(conversationId: Id): MessageStore {
     let store = this.#messageStores.get(conversationId);
     if (!store) {
-      const value = atom<Message[]>([]);
-      store = Object.assign(value, { loaded: this.ready.then(() => this.#loadWindow(conversationId)) });
+      store = Object.assign(atom(this.#view.messageList(conversationId)), { loaded: this.ready.then(() => this.#loadWindow(conversationId)) });
       this.#messageStores.set(conversationId, store);
-      value.set(this.#view.messageList(conversationId));
     }
     return store;
   }
@@ -264,16 +257,14 @@ export class PerchClient {
     await this.messages(conversationId).loaded;
     const limit = options.limit ?? 50;
     const loaded = [...(this.#view.messages.get(conversationId)?.keys() ?? [])];
-    const before = options.before ?? (loaded.length ? Math.min(...loaded) : Number.MAX_SAFE_INTEGER);
-    const prefix = keys.messages(conversationId);
-    const cached = await this.#cache.range<Message>(prefix, { below: keys.message(conversationId, before), reverse: true, limit });
-    let messages = cached.map(([, m]) => m).reverse();
+    const before = options.before ?? Math.min(...loaded, Number.MAX_SAFE_INTEGER);
+    const cached = await this.#newest<Message>(keys.messages(conversationId), limit, keys.message(conversationId, before));
+    let messages = cached.reverse();
     const floor = this.#view.records.get(conversationId)?.floorSeq ?? 0;
     let complete = floor === 1 && messages.length < limit;
     if (messages.length < limit && floor !== 1 && this.capabilities.history) {
-      const oldest = messages[0]?.seq ?? before;
       // Offline, the cached part is still returned (with `complete: false`).
-      const page = await this.#command('older', { conversationId, before: Math.min(oldest, before), limit: limit - messages.length }).catch(
+      const page = await this.#command('older', { conversationId, before: messages[0]?.seq ?? before, limit: limit - messages.length }).catch(
         (e: PerchError) => {
           if (e.code !== 'unavailable') throw e;
           return { messages: [], complete: false };
@@ -359,7 +350,7 @@ export class PerchClient {
       await this.#persist(changes);
       this.#apply(changes);
       // Other tabs apply what this tab persisted (a follower only ever writes outbox entries).
-      if (this.#tabs) this.#tabs.send({ t: 'changes', changes });
+      this.#tabs?.send({ t: 'changes', changes });
       for (const b of batch) b.done();
     }
     this.#writing = false;
@@ -386,13 +377,24 @@ export class PerchClient {
     this.#refresh(this.#view.apply(changes));
   }
 
+  /** Takes changes persisted elsewhere (the cache, another tab) into the head state and the view. */
+  #adopt(changes: Change[]): void {
+    for (const c of changes) {
+      if (c.type === 'conversation') this.#records.set(c.record.conversation.id, c.record);
+      else if (c.type === 'outbox') this.#queue.set(c.entry.clientId, c.entry);
+      else if (c.type === 'unqueue') this.#queue.delete(c.entry.clientId);
+    }
+    this.#apply(changes);
+  }
+
   #refresh(touched: Touched): void {
     for (const id of touched.conversations) this.#messageStores.get(id)?.set(this.#view.messageList(id));
     (this.user as WritableStore<User | undefined>).set(this.#view.user);
     if (touched.list) {
-      (this.conversations as WritableStore<ConversationView[]>).set(this.#view.conversationList());
+      const list = this.#view.conversationList();
+      (this.conversations as WritableStore<ConversationView[]>).set(list);
       const before = this.unread.get();
-      (this.unread as WritableStore<number>).set(this.#view.totalUnread());
+      (this.unread as WritableStore<number>).set(list.reduce((total, c) => total + c.unread, 0));
       if (this.unread.get() !== before) this.#emit('unread', this.unread.get());
     }
     if (touched.roster) (this.roster as WritableStore<RosterEntry[]>).set(this.#view.roster());
@@ -410,32 +412,34 @@ export class PerchClient {
         await migrate(cache);
         this.#cache = cache;
         this.storage = { mode: 'persistent' };
+        queueMicrotask(() => this.#emit('storage', this.storage));
       } catch (error) {
         this.#useMemory(`IndexedDB could not be opened (${describe(error)})`);
       }
     }
-    if (this.storage.mode === 'persistent') queueMicrotask(() => this.#emit('storage', this.storage));
     await this.#reload();
   }
 
-  /** Cache first: reads what the cache holds into the head state and the stores. */
-  /** Reads a conversation's newest cached messages into its store. */
-  async #loadWindow(conversationId: Id): Promise<void> {
-    const cached = await this.#cache.range<Message>(keys.messages(conversationId), { reverse: true, limit: 200 });
-    this.#apply([{ type: 'messages', conversationId, messages: cached.map(([, m]) => m) }]);
+  /** The cached values under `prefix` (and below `below`), last key first, at most `limit`. */
+  async #newest<T>(prefix: string, limit?: number, below?: string): Promise<T[]> {
+    return (await this.#cache.range<T>(prefix, { below, reverse: true, limit })).map(([, value]) => value);
   }
 
+  /** Reads a conversation's newest cached messages into its store. */
+  async #loadWindow(conversationId: Id): Promise<void> {
+    this.#apply([{ type: 'messages', conversationId, messages: await this.#newest<Message>(keys.messages(conversationId), 200) }]);
+  }
+
+  /** Cache first: reads what the cache holds into the head state and the stores. */
   async #reload(): Promise<void> {
-    const all = <T>(prefix: string, limit?: number) =>
-      this.#cache.range<T>(prefix, { reverse: true, limit }).then((rows) => rows.map(([, v]) => v));
     const [user, records, outbox, contacts, presence, users, posts] = await Promise.all([
       this.#cache.get<User>(keys.user),
-      all<ConversationRecord>(keys.conversations),
-      all<OutboxEntry>(keys.outbox),
-      all<Contact>(keys.contacts),
-      all<Presence>(keys.presences),
-      all<User>(keys.users),
-      all<Post>(keys.posts, 200),
+      this.#newest<ConversationRecord>(keys.conversations),
+      this.#newest<OutboxEntry>(keys.outbox),
+      this.#newest<Contact>(keys.contacts),
+      this.#newest<Presence>(keys.presences),
+      this.#newest<User>(keys.users),
+      this.#newest<Post>(keys.posts, 200),
     ]);
     const changes = [
       ...(user ? [{ type: 'user', user }] : []),
@@ -449,12 +453,8 @@ export class PerchClient {
     // The cache is the truth (a tab taking over may have missed the old leader's last broadcasts).
     this.#queue.clear();
     this.#view.outbox.clear();
-    for (const r of records) this.#records.set(r.conversation.id, r);
-    for (const e of outbox) {
-      this.#queue.set(e.clientId, e);
-      this.#lastOrder = Math.max(this.#lastOrder, e.order);
-    }
-    this.#apply(changes);
+    for (const e of outbox) this.#lastOrder = Math.max(this.#lastOrder, e.order);
+    this.#adopt(changes);
     await Promise.all([...this.#messageStores.keys()].map((id) => this.#loadWindow(id)));
   }
 
@@ -506,12 +506,7 @@ export class PerchClient {
   #onTab(message: TabMessage): void {
     switch (message.t) {
       case 'changes':
-        for (const c of message.changes) {
-          if (c.type === 'conversation') this.#records.set(c.record.conversation.id, c.record);
-          else if (c.type === 'outbox') this.#queue.set(c.entry.clientId, c.entry);
-          else if (c.type === 'unqueue') this.#queue.delete(c.entry.clientId);
-        }
-        this.#apply(message.changes);
+        this.#adopt(message.changes);
         if (this.#leader) this.#outbox.kick();
         break;
       case 'status':
@@ -525,9 +520,10 @@ export class PerchClient {
         break;
       case 'call':
         if (this.#leader) {
-          const run = this.#commands[message.method as CommandName] as (...a: unknown[]) => Promise<unknown>;
+          // This tab leads, so `#command` runs it here.
+          const args = message.args as Parameters<LeaderCommands[CommandName]>;
           void Promise.resolve()
-            .then(() => run.apply(this.#commands, message.args))
+            .then((): Promise<unknown> => this.#command(message.method as CommandName, ...args))
             .then(
               (value) => this.#tabs?.send({ t: 'reply', id: message.id, value }),
               (e: unknown) => {

@@ -2,7 +2,7 @@ import type { Contact, Conversation, FeedSource, Id, Message, Post, PresenceShow
 import { validateText } from '@perch/protocol';
 import { PerchError, type BackendConnection, type MessagePage, type PostPage } from './backend.js';
 import type { CoreContext } from './context.js';
-import type { Resume } from './resume.js';
+import { setRecord, type Resume } from './resume.js';
 
 const TYPING_REFRESH = 3_000;
 
@@ -47,9 +47,7 @@ export class LeaderCommands {
     if (!old) return;
     const readSeq = Math.min(seq ?? old.conversation.lastSeq, old.conversation.lastSeq);
     if (readSeq <= old.conversation.readSeq) return;
-    const record = { ...old, conversation: { ...old.conversation, readSeq } };
-    this.#core.records.set(conversationId, record);
-    await this.#core.commit([{ type: 'conversation', record }]);
+    await this.#core.commit([setRecord(this.#core, { ...old, conversation: { ...old.conversation, readSeq } })]);
     await this.#core.connection()?.markRead({ conversationId, seq: readSeq });
   }
 

@@ -26,6 +26,13 @@ export interface ConnectionStatus {
 /** Credentials, or a function that fetches fresh ones before each attempt (e.g. from the site's token URL). */
 export type AuthSource = Auth | (() => Promise<Auth>);
 
+/** Where and how the connector connects (the client's options). */
+export interface ConnectorOptions {
+  backend: Backend;
+  auth: AuthSource;
+  reconnect?: BackoffOptions;
+}
+
 /** What the connector calls once a connection is open. */
 export interface ConnectorHooks {
   /** Events from the backend (without `closed`, which the connector handles). */
@@ -48,21 +55,12 @@ export class Connector {
   #generation = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-    readonly #backend: Backend;
-  readonly #auth: AuthSource;
+  readonly #options: ConnectorOptions;
   readonly #hooks: ConnectorHooks;
-  readonly #backoff: BackoffOptions;
 
-  constructor(
-    backend: Backend,
-    auth: AuthSource,
-    hooks: ConnectorHooks,
-    backoff: BackoffOptions = {},
-  ) {
-    this.#backend = backend;
-    this.#auth = auth;
+  constructor(options: ConnectorOptions, hooks: ConnectorHooks) {
+    this.#options = options;
     this.#hooks = hooks;
-    this.#backoff = backoff;
   }
 
   /** Starts connecting (and reconnecting) until `stop`. */
@@ -78,7 +76,7 @@ export class Connector {
     this.#generation++;
     clearTimeout(this.#timer);
     this.#drop();
-    this.transition({ state: 'offline', attempt: 0, retryAt: undefined });
+    this.transition({ state: 'offline', attempt: 0 });
   }
 
   /** Tries at once instead of waiting out the backoff (e.g. when the browser comes back online). */
@@ -101,9 +99,10 @@ export class Connector {
     this.transition({ state: 'connecting' });
     let connection: BackendConnection | undefined;
     try {
-      const auth = typeof this.#auth === 'function' ? await this.#auth() : this.#auth;
+      const { auth } = this.#options;
+      const credentials = typeof auth === 'function' ? await auth() : auth;
       if (generation !== this.#generation) return;
-      connection = await this.#backend.connect(auth, {
+      connection = await this.#options.backend.connect(credentials, {
         ...this.#hooks.listener,
         closed: (reason) => {
           if (this.connection === connection) this.#lost(reason);
@@ -116,8 +115,7 @@ export class Connector {
       if (this.connection === connection) this.transition({ state: 'online', attempt: 0, error: undefined });
     } catch (error) {
       if (generation !== this.#generation || (connection && this.connection !== connection)) return;
-      const e = toPerchError(error);
-      this.#lost({ code: e.code, message: e.message, retryAfter: e.retryAfter });
+      this.#lost(toPerchError(error));
     }
   }
 
@@ -126,13 +124,13 @@ export class Connector {
     if (!this.#wanted) return;
     const error = { code: reason.code, message: reason.message };
     // Fixed credentials that the server refused will be refused again: stop and say so.
-    if ((reason.code === 'unauthorized' || reason.code === 'forbidden') && typeof this.#auth !== 'function') {
+    if ((reason.code === 'unauthorized' || reason.code === 'forbidden') && typeof this.#options.auth !== 'function') {
       this.#wanted = false;
       this.transition({ state: 'offline', error });
       return;
     }
     const attempt = this.#state.get().attempt;
-    const delay = backoffDelay(attempt, this.#backoff, reason.retryAfter);
+    const delay = backoffDelay(attempt, this.#options.reconnect, reason.retryAfter);
     this.transition({ state: 'reconnecting', attempt: attempt + 1, retryAt: Date.now() + delay, error });
     const generation = this.#generation;
     this.#timer = setTimeout(() => {

@@ -47,19 +47,14 @@ export class Outbox {
     try {
       while (this.#core.connection() === connection && (entry = this.#next(lane))) {
         try {
+          const input = { clientId: entry.clientId, text: entry.text, createdAt: entry.createdAt };
           if (entry.kind === 'message') {
-            const message = await connection.sendMessage({
-              conversationId: entry.conversationId!,
-              clientId: entry.clientId,
-              text: entry.text,
-              createdAt: entry.createdAt,
-            });
+            const message = await connection.sendMessage({ conversationId: entry.conversationId!, ...input });
             // If the echo came first, the entry already left the queue and this only dedupes.
             // The next send does not wait for this write: acks are persisted in batches, and an
             // ack lost to a crash only means a retry that the server dedupes.
             void this.#resume.receive(message);
           } else {
-            const input = { clientId: entry.clientId, text: entry.text, createdAt: entry.createdAt };
             const post = await connection.post(entry.replyTo ? { ...input, replyTo: entry.replyTo } : input);
             void this.published(post);
           }
@@ -78,18 +73,14 @@ export class Outbox {
     } finally {
       this.#lanes.delete(lane);
       // A newer connection may have kicked while this worker was finishing.
-      if (this.#core.connection() && this.#core.connection() !== connection) this.kick();
+      if (this.#core.connection() !== connection) this.kick();
     }
   }
 
   /** A published post (our ack, or an event): files it, and takes it out of the queue if it was ours. */
   published(post: Post): Promise<void> {
     const changes: Change[] = [{ type: 'post', post }];
-    const entry = post.authorId === this.#core.me() ? this.#core.queue.get(post.clientId) : undefined;
-    if (entry) {
-      this.#core.queue.delete(post.clientId);
-      changes.push({ type: 'unqueue', entry });
-    }
+    if (post.authorId === this.#core.me()) unqueue(this.#core, post.clientId, changes);
     return this.#core.commit(changes).then(() => this.#core.emit('post', post));
   }
 
@@ -100,6 +91,16 @@ export class Outbox {
     await this.#core.commit([{ type: 'outbox', entry: failed }]);
     this.#core.emit('error', error);
   }
+}
+
+/** Takes an entry of this device out of the outbox (pushing the write onto `changes`); true if it was queued. */
+export function unqueue(core: CoreContext, clientId: string, changes: Change[]): boolean {
+  const entry = core.queue.get(clientId);
+  if (entry) {
+    core.queue.delete(clientId);
+    changes.push({ type: 'unqueue', entry });
+  }
+  return !!entry;
 }
 
 /** The lane an entry is sent in: its conversation, or the feed. */

@@ -2,6 +2,7 @@ import type { Conversation, Id, Message } from '@perch/protocol';
 import { toPerchError, type BackendConnection, type MessagePage, type ReceiptEvent } from './backend.js';
 import type { Change, ConversationRecord } from './changes.js';
 import type { CoreContext } from './context.js';
+import { unqueue } from './outbox.js';
 
 /** Messages fetched per history request. */
 export const PAGE_SIZE = 100;
@@ -13,6 +14,12 @@ const EMPTY = (conversation: Conversation): ConversationRecord => ({
   floorSeq: conversation.lastSeq === 0 ? 1 : 0,
   ahead: [],
 });
+
+/** Makes `record` the head state of its conversation at once; returns the change that persists it. */
+export function setRecord(core: Pick<CoreContext, 'records'>, record: ConversationRecord): Change {
+  core.records.set(record.conversation.id, record);
+  return { type: 'conversation', record };
+}
 
 /**
  * Keeps each conversation's cache contiguous: absorbs live messages, detects gaps by seq,
@@ -36,7 +43,7 @@ export class Resume {
     const changes: Change[] = list.map((c) => {
       const localRead = this.#core.records.get(c.id)?.conversation.readSeq ?? 0;
       if (localRead > c.readSeq) unsentReads.push([c.id, localRead]);
-      return { type: 'conversation', record: this.merge(c) };
+      return this.merge(c);
     });
     await this.#core.commit(changes);
     for (const [conversationId, seq] of unsentReads) void connection.markRead({ conversationId, seq }).catch(() => {});
@@ -48,8 +55,8 @@ export class Resume {
     await this.#core.commit([...this.#core.records.keys()].flatMap((id) => this.#resetChanges(id)));
   }
 
-  /** Updates the head record from the server's copy of a conversation; markers never move back. */
-  merge(c: Conversation): ConversationRecord {
+  /** Updates the head record from the server's copy of a conversation (markers never move back); returns its change. */
+  merge(c: Conversation): Change {
     const old = this.#core.records.get(c.id);
     const record: ConversationRecord = old
       ? {
@@ -61,8 +68,7 @@ export class Resume {
           },
         }
       : EMPTY(c);
-    this.#core.records.set(c.id, record);
-    return record;
+    return setRecord(this.#core, record);
   }
 
   /** A live message from the backend. Returns once it is persisted and applied. */
@@ -74,7 +80,7 @@ export class Resume {
     const record = this.#core.records.get(id);
     if (!record) {
       // A conversation not known yet: fetching the list files it, and this message with it.
-      if (mine) this.#unqueue(message, changes);
+      if (mine) unqueue(this.#core, message.clientId, changes);
       if (connection) void this.#refresh(connection);
       return this.#core.commit(changes);
     }
@@ -93,7 +99,7 @@ export class Resume {
   /** A conversation was created or changed on the server. */
   async conversation(c: Conversation): Promise<void> {
     const known = this.#core.records.has(c.id);
-    await this.#core.commit([{ type: 'conversation', record: this.merge(c) }]);
+    await this.#core.commit([this.merge(c)]);
     const connection = this.#core.connection();
     if (!known && connection) await this.catchUp(connection, c.id);
   }
@@ -108,9 +114,7 @@ export class Resume {
     markers[event.userId] = Math.max(markers[event.userId] ?? 0, event.seq);
     c[field] = markers;
     if (event.userId === this.#core.me() && event.kind === 'read') c.readSeq = Math.max(c.readSeq, event.seq);
-    const record = { ...old, conversation: c };
-    this.#core.records.set(c.id, record);
-    return this.#core.commit([{ type: 'conversation', record }]).then(() => this.#core.emit('receipt', event));
+    return this.#core.commit([setRecord(this.#core, { ...old, conversation: c })]).then(() => this.#core.emit('receipt', event));
   }
 
   /** Backfills one conversation up to its last seq; concurrent calls share one run. */
@@ -139,7 +143,7 @@ export class Resume {
    */
   absorb(record: ConversationRecord, messages: Message[], changes: Change[]): { next: ConversationRecord; fresh: Message[] } {
     const r: ConversationRecord = { ...record, ahead: [...record.ahead], conversation: { ...record.conversation } };
-    const ours = messages.filter((m) => m.senderId === this.#core.me() && this.#unqueue(m, changes));
+    const ours = messages.filter((m) => m.senderId === this.#core.me() && unqueue(this.#core, m.clientId, changes));
     const held = (s: number) => (r.floorSeq > 0 && s >= r.floorSeq && s <= r.syncedSeq) || r.ahead.includes(s);
     const fresh = messages.filter((m) => !held(m.seq!));
     const older = fresh.filter((m) => r.floorSeq > 0 && m.seq! < r.floorSeq).sort((a, b) => b.seq! - a.seq!);
@@ -162,19 +166,8 @@ export class Resume {
     // Edits and deletes arrive with a seq already held: write them over the old copy.
     const writes = [...fresh, ...messages.filter((m) => !fresh.includes(m) && (m.editedAt || m.deleted))];
     if (writes.length) changes.push({ type: 'messages', conversationId: r.conversation.id, messages: writes });
-    changes.push({ type: 'conversation', record: r });
-    this.#core.records.set(r.conversation.id, r);
+    changes.push(setRecord(this.#core, r));
     return { next: r, fresh: fresh.filter((m) => !ours.includes(m)) };
-  }
-
-  /** Takes a message of ours out of the outbox; true if it was queued here. */
-  #unqueue(message: Message, changes: Change[]): boolean {
-    const entry = this.#core.queue.get(message.clientId);
-    if (entry) {
-      this.#core.queue.delete(message.clientId);
-      changes.push({ type: 'unqueue', entry });
-    }
-    return !!entry;
   }
 
   async #fill(connection: BackendConnection, id: Id): Promise<void> {
@@ -217,9 +210,7 @@ export class Resume {
   #resetChanges(id: Id): Change[] {
     const r = this.#core.records.get(id);
     if (!r) return [];
-    const record = EMPTY(r.conversation);
-    this.#core.records.set(id, record);
-    return [{ type: 'reset', conversationId: id }, { type: 'conversation', record }];
+    return [{ type: 'reset', conversationId: id }, setRecord(this.#core, EMPTY(r.conversation))];
   }
 
   #refreshing: Promise<void> | undefined;

@@ -32,7 +32,6 @@ export class View {
   readonly outbox = new Map<string, OutboxEntry>();
   readonly contacts = new Map<Id, Contact>();
   readonly presence = new Map<Id, Presence>();
-  readonly users = new Map<Id, User>();
   readonly posts = new Map<Id, Post>();
 
   /** Applies changes in order and says which views they touched. */
@@ -49,7 +48,8 @@ export class View {
           touched.list = true;
           break;
         case 'messages': {
-          const held = this.window(change.conversationId);
+          let held = this.messages.get(change.conversationId);
+          if (!held) this.messages.set(change.conversationId, (held = new Map()));
           for (const m of change.messages) held.set(m.seq!, m);
           touched.conversations.add(change.conversationId);
           break;
@@ -68,7 +68,6 @@ export class View {
         case 'contact':
           if (change.removed) this.contacts.delete(change.contact.user.id);
           else this.contacts.set(change.contact.user.id, change.contact);
-          this.users.set(change.contact.user.id, change.contact.user);
           touched.roster = true;
           break;
         case 'presence':
@@ -76,7 +75,7 @@ export class View {
           touched.roster = true;
           break;
         case 'users':
-          for (const u of change.users) this.users.set(u.id, u);
+          // Directory users are only cached (nothing shows them yet); the roster store is refreshed.
           touched.roster = true;
           break;
         case 'post':
@@ -88,13 +87,6 @@ export class View {
     return touched;
   }
 
-  /** The loaded messages of a conversation, created empty on first use. */
-  window(conversationId: Id): Map<number, Message> {
-    let held = this.messages.get(conversationId);
-    if (!held) this.messages.set(conversationId, (held = new Map()));
-    return held;
-  }
-
   /** Confirmed messages in seq order, then this device's pending and failed ones in compose order. */
   messageList(conversationId: Id): Message[] {
     const record = this.records.get(conversationId);
@@ -104,8 +96,7 @@ export class View {
     const queued = [...this.outbox.values()]
       .filter((e) => e.conversationId === conversationId)
       .sort((a, b) => a.order - b.order);
-    for (const e of queued) out.push(entryToMessage(e));
-    return out;
+    return [...out, ...queued.map(entryToMessage)];
   }
 
   /** Conversations, most recently active first, with unread counts. */
@@ -132,13 +123,6 @@ export class View {
     const posts = [...this.posts.values()].filter((p) => !queued.some((e) => e.clientId === p.clientId));
     posts.sort((a, b) => postTime(b) - postTime(a) || (a.id! < b.id! ? 1 : -1));
     return [...queued.map(entryToPost), ...posts];
-  }
-
-  /** Unread messages across every conversation. */
-  totalUnread(): number {
-    let total = 0;
-    for (const r of this.records.values()) total += unreadOf(r.conversation);
-    return total;
   }
 }
 
