@@ -63,7 +63,6 @@ export class PerchBuddyList extends PerchElement {
   readonly #v = new Virtualizer(this, 48);
   readonly #collapsed = new Set<string>();
   #query = '';
-  #active = '';
   #rows: Row[] = [];
   #inputs: unknown[] = [];
   #directory: User[] | undefined;
@@ -131,29 +130,26 @@ export class PerchBuddyList extends PerchElement {
     const v = this.#v;
     v.window(rows.map((row) => row.key));
     const visible = rows.slice(v.start, v.end);
-    v.active = this.#index(this.#active);
     const unread = new Map<Id | undefined, number>();
     const me = this.perch?.user.get()?.id;
     for (const c of this.#conversations.value ?? []) {
       if (c.kind === 'direct') unread.set(c.members.find((id) => id !== me), c.unread);
     }
-    // The roving tab stop: the active row if rendered, else the first rendered row.
-    const stop = visible.some((row) => row.key === this.#active) ? this.#active : visible[0]?.key;
     const label = this.mode === 'directory' ? msg('Directory') : msg('Contacts');
     return html`<div class="f">${banner(this.#status.value)}
       <input type="search" part="search" aria-label=${msg('Search people')} placeholder=${msg('Search people')} .value=${this.#query}
-        @input=${(e: Event) => this.#search((e.target as HTMLInputElement).value)} @keydown=${this.#searchKey}>
+        @input=${this.#search} @keydown=${this.#searchKey}>
       <div class="v" part="list">
-        <div role="tree" aria-label=${label} @keydown=${this.#key} @click=${this.#click} @contextmenu=${this.#context} @focusin=${this.#focusin}>
-          ${visible.map((row) => {
+        <div role="tree" aria-label=${label} @keydown=${this.#key} @click=${this.#click} @contextmenu=${this.#context}>
+          ${visible.map((row, i) => {
             const count = unread.get(row.user?.id) ?? 0;
             return row.user
               ? html`<div class="row r" role="treeitem" part="person" aria-level="2" aria-posinset=${row.pos} aria-setsize=${row.size}
-                  aria-keyshortcuts="Shift+F10" tabindex=${row.key === stop ? 0 : -1}>
+                  aria-keyshortcuts="Shift+F10" tabindex=${v.tabIndex(v.start + i)}>
                   <span class="name u">${row.user.name}</span>${count ? html`<span class="badge" part="badge"><span aria-hidden="true">${count}</span><span class="sr">${msg(str`${count} unread`)}</span></span>` : ''}
                   <span class="row mu">${presenceLine(row.presence!)}</span></div>`
               : html`<div class="row r" role="treeitem" part="group" aria-level="1" aria-expanded=${this.#open(row.group)}
-                  aria-posinset=${row.pos} aria-setsize=${row.size} tabindex=${row.key === stop ? 0 : -1}>
+                  aria-posinset=${row.pos} aria-setsize=${row.size} tabindex=${v.tabIndex(v.start + i)}>
                   <span class="name u">${row.group || label}</span><span class="mu">${row.online}/${row.count}</span></div>`;
           })}
         </div>
@@ -166,15 +162,15 @@ export class PerchBuddyList extends PerchElement {
     return !this.#collapsed.has(group) || !!this.#query;
   }
 
-  #search(query: string): void {
-    this.#query = query;
+  #search(event: Event): void {
+    this.#query = (event.target as HTMLInputElement).value;
     this.requestUpdate();
   }
 
   #searchKey(event: KeyboardEvent): void {
     if (event.key === 'ArrowDown' && this.#rows.length) {
       event.preventDefault();
-      this.#focus(Math.max(0, this.#index(this.#active)));
+      this.#focus(Math.max(0, this.#v.active));
     }
   }
 
@@ -184,30 +180,17 @@ export class PerchBuddyList extends PerchElement {
 
   /** The row of an event's treeitem. */
   #rowOf(event: Event): Row | undefined {
-    const item = (event.target as Element).closest('[role=treeitem]');
-    return item ? this.#rows[this.#v.start + [...item.parentElement!.children].indexOf(item)] : undefined;
-  }
-
-  #focusin(event: FocusEvent): void {
-    const row = this.#rowOf(event);
-    if (row && row.key !== this.#active) {
-      this.#active = row.key;
-      this.requestUpdate();
-    }
+    return this.#rows[this.#v.indexOf(event.target)];
   }
 
   /** Makes row `index` the tab stop, scrolls it into view and focuses it. */
   #focus(index: number): void {
-    const row = this.#rows[index];
-    if (!row) return;
-    this.#active = row.key;
-    void this.#v.focusIndex(index);
+    if (this.#rows[index]) void this.#v.focusIndex(index);
   }
 
   #activate(row: Row): void {
     if (!row.user) {
       if (!this.#collapsed.delete(row.group)) this.#collapsed.add(row.group);
-      this.#active = row.key;
       this.#focus(this.#index(row.key));
     } else if (emit(this, 'perch-open-chat', { userId: row.user.id })) {
       this.perch?.openDirect(row.user.id).catch(() => {});

@@ -1,6 +1,8 @@
-import { css } from 'lit';
+import { unsafeCSS } from 'lit';
 
-export const styles = css`
+// Constant text: see internal/styles.ts for why `unsafeCSS`.
+
+export const styles = unsafeCSS(`
 :host{--_h:var(--perch-height,30em)}
 input{margin:var(--_s)}
 .r{padding:4px var(--_s);padding-inline-start:calc(var(--_s)*3);cursor:pointer;flex-wrap:wrap;gap:0 6px}
@@ -11,4 +13,4 @@ input{margin:var(--_s)}
 :host(:dir(rtl)) .r[aria-expanded=false]::before{content:'◂'}
 .name{flex:1 1 60%}
 .empty{padding:var(--_s)}
-`;
+`);

@@ -1,6 +1,8 @@
 import { msg, str } from '../internal/localize.js';
 import { html, type TemplateResult } from 'lit';
-import type { ConnectionStatus, Id, Message, PerchClient } from '@perch/core';
+import type { ConnectionStatus, Id, Message, MessageState, PerchClient } from '@perch/core';
+import { dayLabel, timeEl } from '../internal/format.js';
+import { linkify } from '../internal/linkify.js';
 import { activeLocale } from '../internal/locale.js';
 import { findUser } from '../internal/people.js';
 import { PerchElement } from '../internal/perch-element.js';
@@ -8,11 +10,12 @@ import { banner, problem } from '../internal/status.js';
 import { StoreController } from '../internal/store-controller.js';
 import { base } from '../internal/styles.js';
 import { Virtualizer } from '../internal/virtualizer.js';
-import { renderMessage, type MessageActions } from './message.js';
 import { styles } from './chat-pane.styles.js';
 
 const GROUP_GAP = 5 * 60_000;
 const day = (time: number) => new Date(time).toDateString();
+const stateLabel = (state: MessageState): string =>
+  ({ pending: msg('Sending…'), sent: msg('Sent'), delivered: msg('Delivered'), read: msg('Read'), failed: msg('Not sent') })[state];
 
 /**
  * Give it `conversation="id"`, or `with="userId"` for the direct chat with someone (opened on
@@ -110,36 +113,10 @@ export class PerchChatPane extends PerchElement {
     const title = conversation?.title ?? others.map((id) => this.#name(client, id)).join(', ');
     const readAt = this.#readAt?.[1] ?? Infinity;
     const firstUnread = messages.find((m) => m.seq! > readAt && m.senderId !== me);
-    const actions: MessageActions = {
-      retry: (m) => client?.retry(m.clientId),
-      edit: (m) => this.#edit(m),
-      remove: (m) => this.#run(client!.delete(m.conversationId, m.id!)),
-    };
-    const links = { mention: this.mentionHref, tag: this.tagHref };
     const typers = (this.#typing.value ?? []).filter((id) => id !== me).map((id) => this.#name(client, id));
     const list = new Intl.ListFormat(activeLocale).format(typers);
     const items = [];
-    for (let i = v.start; i < v.end; i++) {
-      const message = messages[i]!;
-      const previous = messages[i - 1];
-      const time = message.sentAt ?? message.createdAt;
-      const before = previous && (previous.sentAt ?? previous.createdAt);
-      const newDay = !previous || day(time) !== day(before!);
-      items.push(
-        renderMessage(
-          {
-            message,
-            name: message.senderId === me ? msg('You') : this.#name(client, message.senderId),
-            mine: message.senderId === me,
-            newDay,
-            grouped: !newDay && previous!.senderId === message.senderId && time - before! < GROUP_GAP && message !== firstUnread,
-            firstUnread: message === firstUnread,
-          },
-          actions,
-          links,
-        ),
-      );
-    }
+    for (let i = v.start; i < v.end; i++) items.push(this.#message(messages[i]!, messages[i - 1], me, firstUnread));
     return html`<div class="f">${banner(this.#status.value)}
       <p class="mu info" role="status">${this.#loading ? msg('Loading earlier messages…') : this.#heard}</p>
       <div class="v">
@@ -149,9 +126,38 @@ export class PerchChatPane extends PerchElement {
       <p class="err info" role="alert">${this.#note}</p>
       <form @submit=${this.#submit}>
         <textarea rows="2" part="composer" aria-label=${this.#editing ? msg('Edit your message') : msg('Message')} placeholder=${msg('Write a message')}
-          ?disabled=${!this.#id} @keydown=${this.#keydown} @input=${this.#input} @blur=${() => this.#typingOff()}></textarea>
+          ?disabled=${!this.#id} @keydown=${this.#keydown} @input=${this.#input} @blur=${this.#typingOff}></textarea>
         <button class="primary" part="send-button" ?disabled=${!this.#id}>${this.#editing ? msg('Save') : msg('Send')}</button>
       </form></div>`;
+  }
+
+  /** One item of the log: separators, name line, text (links made safely), and your message's state and actions. */
+  #message(message: Message, previous: Message | undefined, me: Id | undefined, firstUnread: Message | undefined): TemplateResult {
+    const client = this.perch;
+    const mine = message.senderId === me;
+    const time = message.sentAt ?? message.createdAt;
+    const before = previous && (previous.sentAt ?? previous.createdAt);
+    const newDay = !previous || day(time) !== day(before!);
+    // Follows a message of the same sender within minutes: no name line.
+    const grouped = !newDay && previous!.senderId === message.senderId && time - before! < GROUP_GAP && message !== firstUnread;
+    return html`<div class="m ${mine ? 'me' : ''} ${grouped ? 'g' : ''}" part="message" data-state=${message.state}>
+      ${newDay ? html`<p class="sep mu">${dayLabel(time)}</p>` : ''}
+      ${message === firstUnread ? html`<p class="sep new" part="unread-divider">${msg('New messages')}</p>` : ''}
+      ${grouped ? '' : html`<p class="who mu"><strong class="u">${mine ? msg('You') : this.#name(client, message.senderId)}</strong> ${timeEl(time)}</p>`}
+      <p class="b u" part="bubble" dir="auto">${
+        message.deleted ? html`<em class="mu">${msg('Message deleted')}</em>` : linkify(message.text, { mention: this.mentionHref, tag: this.tagHref })
+      }${message.editedAt && !message.deleted ? html` <span class="mu">${msg('(edited)')}</span>` : ''}</p>
+      ${mine
+        ? html`<p class="st mu" part="state">${stateLabel(message.state)}${
+            message.state === 'failed'
+              ? html` <button @click=${() => client?.retry(message.clientId)}>${msg('Retry')}</button>`
+              : message.id && !message.deleted
+                ? html` <button class="act" @click=${() => this.#edit(message)}>${msg('Edit')}</button>
+                    <button class="act" @click=${() => this.#run(client!.delete(message.conversationId, message.id!))}>${msg('Delete')}</button>`
+                : ''
+          }</p>`
+        : ''}
+    </div>`;
   }
 
   protected override updated(): void {

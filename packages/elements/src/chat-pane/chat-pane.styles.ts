@@ -1,6 +1,8 @@
-import { css } from 'lit';
+import { unsafeCSS } from 'lit';
 
-export const styles = css`
+// Constant text: see internal/styles.ts for why `unsafeCSS`.
+
+export const styles = unsafeCSS(`
 :host{--_h:var(--perch-height,30em)}
 [role=log]{padding-inline:var(--_s)}
 [role=log]:focus-visible{outline-offset:-2px}
@@ -20,4 +22,4 @@ export const styles = css`
 form{display:flex;gap:var(--_s);padding:var(--_s);border-block-start:1px solid var(--_bd);align-items:end}
 textarea{flex:1;resize:none}
 .info{padding-inline:var(--_s);min-block-size:1.45em}
-`;
+`);

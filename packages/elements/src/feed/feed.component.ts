@@ -76,7 +76,6 @@ export class PerchFeed extends PerchElement {
   #complete = false;
   #error = '';
   #stalled: ConnectionStatus | undefined;
-  #active = '';
   #replying = '';
 
   constructor() {
@@ -121,10 +120,6 @@ export class PerchFeed extends PerchElement {
     const posts = this.#posts;
     const v = this.#v;
     v.window(posts.map((p) => p.clientId));
-    // The post that keeps the tab stop; the first one until the reader picks another.
-    const active = this.#active ? posts.findIndex((p) => p.clientId === this.#active) : 0;
-    v.active = active;
-    const stop = active >= v.start && active < v.end ? active : v.start;
     const links = { mention: this.mentionHref, tag: this.tagHref };
     const articles = [];
     for (let i = v.start; i < v.end; i++) {
@@ -132,7 +127,7 @@ export class PerchFeed extends PerchElement {
       const name = (client && findUser(client, post.authorId, this)?.name) || post.authorId;
       const replying = this.#replying === post.clientId;
       articles.push(html`<article part="post" aria-posinset=${i + 1} aria-setsize=${this.#complete ? posts.length : -1}
-        aria-labelledby="h${i}" aria-describedby="t${i}" tabindex=${i === stop ? 0 : -1}>
+        aria-labelledby="h${i}" aria-describedby="t${i}" tabindex=${v.tabIndex(i)}>
         <header class="row" id="h${i}">${avatar(client && findUser(client, post.authorId, this), name)}<strong class="u">${name}</strong>
           <span class="mu">${timeEl(time(post), ago(time(post)))}</span></header>
         <p class="t u" id="t${i}" dir="auto">${linkify(post.text, links)}</p>
@@ -153,7 +148,7 @@ export class PerchFeed extends PerchElement {
     return html`<div class="f">${banner(this.#status.value)}
       ${this.#fresh ? html`<button class="primary new" part="new-posts" @click=${this.#showNew}>${msg(str`Show new posts (${this.#fresh})`)}</button>` : ''}
       <div class="v">
-        <div role="feed" aria-label=${msg('Posts')} aria-busy=${this.#loading} @keydown=${this.#key} @focusin=${this.#focusin}>${articles}</div>
+        <div role="feed" aria-label=${msg('Posts')} aria-busy=${this.#loading} @keydown=${this.#key}>${articles}</div>
       </div>
       <p class="end mu" role="status">${
         this.#loading
@@ -199,7 +194,6 @@ export class PerchFeed extends PerchElement {
 
   #showNew(): void {
     this.#since = undefined;
-    this.#active = '';
     this.requestUpdate();
     void this.#v.focusIndex(0);
   }
@@ -241,27 +235,11 @@ export class PerchFeed extends PerchElement {
     }
   }
 
-  #index(event: Event): number {
-    const article = (event.target as Element).closest('article');
-    return article ? this.#v.start + [...article.parentElement!.children].indexOf(article) : -1;
-  }
-
-  #focusin(event: FocusEvent): void {
-    const index = this.#index(event);
-    const post = this.#posts[index];
-    if (post && post.clientId !== this.#active) {
-      this.#active = post.clientId;
-      // Focus moved by the keyboard already holds the tab stop.
-      if (index !== this.#v.active) this.requestUpdate();
-    }
-  }
-
   #key(event: KeyboardEvent): void {
     const step = event.key === 'PageDown' ? 1 : event.key === 'PageUp' ? -1 : 0;
-    const target = this.#index(event) + step;
+    const target = this.#v.indexOf(event.target) + step;
     if (!step || !this.#posts[target]) return;
     event.preventDefault();
-    this.#active = this.#posts[target].clientId;
     void this.#v.focusIndex(target);
   }
 }

@@ -1,6 +1,8 @@
-import { css } from 'lit';
+import { unsafeCSS } from 'lit';
 
-export const styles = css`
+// Constant text: see internal/styles.ts for why `unsafeCSS`.
+
+export const styles = unsafeCSS(`
 :host{--_h:var(--perch-height,36em)}
 article{padding:var(--_s) calc(var(--_s)*1.5);border-block-end:1px solid var(--_bd)}
 article:focus-visible{outline-offset:-2px}
@@ -11,4 +13,4 @@ footer button{background:none;border-color:transparent;color:var(--_mu)}
 .mention,.tag{color:var(--_ac)}
 textarea{flex:1;resize:vertical}
 .end{padding:var(--_s);text-align:center}
-`;
+`);

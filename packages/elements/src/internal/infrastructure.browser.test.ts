@@ -341,7 +341,6 @@ describe('infrastructure', () => {
         '../status-box/status-box.component.ts',
         '../buddy-list/buddy-list.component.ts',
         '../chat-pane/chat-pane.component.ts',
-        '../chat-pane/message.ts',
         '../feed/feed.component.ts',
       ];
       const sources: string[] = [];

@@ -4,4 +4,4 @@
 // init/install.js) that configureLocalization() replaces with the runtime implementation.
 export { msg } from '@lit/localize/init/install.js';
 export { str } from '@lit/localize/internal/str-tag.js';
-export { updateWhenLocaleChanges } from '@lit/localize/internal/localized-controller.js';
+export { LOCALE_STATUS_EVENT, type LocaleStatusEventDetail } from '@lit/localize/internal/locale-status-event.js';

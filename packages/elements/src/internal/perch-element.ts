@@ -1,4 +1,4 @@
-import { updateWhenLocaleChanges } from './localize.js';
+import { LOCALE_STATUS_EVENT, type LocaleStatusEventDetail } from './localize.js';
 import { LitElement, type CSSResultGroup, type PropertyDeclarations } from 'lit';
 import type { PerchClient } from '@perch/core';
 import { clientRequest, type ClientCallback } from '../context.js';
@@ -43,21 +43,26 @@ export class PerchElement extends LitElement {
     this.requestUpdate();
   };
 
-  constructor() {
-    super();
-    updateWhenLocaleChanges(this);
-  }
+  /**
+   * Re-renders once another language is loaded (`setPerchLocale`): what `updateWhenLocaleChanges()`
+   * of @lit/localize does, without its controller class.
+   */
+  readonly #relocalize = (event: CustomEvent<LocaleStatusEventDetail>): void => {
+    if (event.detail.status === 'ready') this.requestUpdate();
+  };
 
   override connectedCallback(): void {
     // Ask for the client before the controllers connect, so that they already see it; re-render
     // even when no provider answers (moved out of one: no client any more).
     this.dispatchEvent(clientRequest(this, this.#provide));
+    window.addEventListener(LOCALE_STATUS_EVENT, this.#relocalize);
     super.connectedCallback();
     this.requestUpdate();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    window.removeEventListener(LOCALE_STATUS_EVENT, this.#relocalize);
     this.#unsubscribe?.();
     this.#unsubscribe = this.#provided = undefined;
   }

@@ -17,9 +17,9 @@ const OVERSCAN = 400;
  *   prepending older items, a measured height above the viewport, or the item itself losing a
  *   header (a day separator once older messages arrive) never moves what the reader sees;
  * - `stick`: pinned to the end while the reader is there (chat);
- * - `scrollToIndex`, and `focusIndex` for keyboard navigation: the `active` item keeps the focus
- *   while the window moves (rendering is positional, so a focused element may come to show
- *   another item).
+ * - a roving tab stop (`tabIndex`) on the item that last had the focus, which keeps it while the
+ *   window moves (rendering is positional, so a focused element may come to show another item);
+ *   `scrollToIndex`, and `focusIndex` for keyboard navigation.
  *
  * The host renders one scroll container with class `v` (`overflow-y: auto`, bounded height)
  * whose first element child is the list: its children are exactly the items
@@ -31,15 +31,15 @@ export class Virtualizer implements ReactiveController {
   start = 0;
   /** One past the last rendered item. */
   end = 0;
-  /** The item that holds the focus (its index, set by the host on each render), or -1. */
+  /** The item that holds the tab stop (its index, found again on each render), or -1. */
   active = -1;
+  #activeKey: string | undefined;
   #focusPending = false;
   readonly #host: ReactiveElement;
   readonly #estimate: number;
   readonly #stick: boolean;
   readonly #heights = new Map<string, number>();
   readonly #keyOf = new WeakMap<Element, string>();
-  readonly #observed = new Set<Element>();
   #keys: string[] = [];
   #el: HTMLElement | undefined;
   #list: HTMLElement | undefined;
@@ -90,6 +90,8 @@ export class Virtualizer implements ReactiveController {
     const el = this.#el;
     const view = el?.clientHeight || 1000;
     this.#keys = keys;
+    if (this.#focusPending) this.#activeKey = keys[this.active];
+    else this.active = keys.indexOf(this.#activeKey!);
     let top = el?.scrollTop ?? 0;
     if (el && this.#stick && this.#atEnd) top = this.#offset(keys.length) - view;
     else if (this.#anchor) {
@@ -106,6 +108,17 @@ export class Virtualizer implements ReactiveController {
     this.end = i;
     this.#pad = `${before}px ${this.#offset(keys.length) - y}px`;
     this.#target = el && top;
+  }
+
+  /** The `tabindex` of item `index`: 0 for the active item, or the first rendered one; else -1. */
+  tabIndex(index: number): number {
+    return index === (this.active >= this.start && this.active < this.end ? this.active : this.start) ? 0 : -1;
+  }
+
+  /** The index of the rendered item that contains `node` (an event's target), or -1. */
+  indexOf(node: EventTarget | null): number {
+    const index = [...this.#list!.children].findIndex((item) => item.contains(node as Node));
+    return index < 0 ? -1 : this.start + index;
   }
 
   /** True while the reader is at the end (updated on every scroll). */
@@ -169,22 +182,25 @@ export class Virtualizer implements ReactiveController {
         },
         { passive: true },
       );
+      // The item given the focus (a click, Tab) takes the tab stop.
+      el.addEventListener('focusin', (event) => {
+        const index = this.indexOf(event.target);
+        if (index >= 0 && index !== this.active) {
+          this.#activeKey = this.#keys[index];
+          this.#host.requestUpdate();
+        }
+      });
     }
     const list = (this.#list = el.firstElementChild as HTMLElement);
     list.style.paddingBlock = this.#pad;
+    // Observe exactly the rendered items (not the ones that left the window).
+    this.#resized.disconnect();
     let i = this.start;
     for (const child of list.children) {
       const key = this.#keys[i++]!;
       this.#keyOf.set(child, key);
       this.#heights.set(key, (child as HTMLElement).offsetHeight);
-      this.#observed.add(child);
       this.#resized.observe(child);
-    }
-    for (const child of this.#observed) {
-      if (child.parentNode !== list) {
-        this.#observed.delete(child);
-        this.#resized.unobserve(child);
-      }
     }
     const focused = (this.#host.renderRoot as ShadowRoot).activeElement;
     const item = list.children[this.active - this.start] as HTMLElement | undefined;

@@ -1,6 +1,8 @@
-import { css } from 'lit';
+import { unsafeCSS } from 'lit';
 
-export const styles = css`
+// Constant text: see internal/styles.ts for why `unsafeCSS`.
+
+export const styles = unsafeCSS(`
 :host{padding:calc(var(--_s)*2);max-inline-size:24em}
 .top{align-items:start}
 .av{inline-size:4em;block-size:4em;font-size:1.25em}
@@ -8,4 +10,4 @@ strong{display:block;font-size:1.15em}
 p{margin-block-start:4px}
 .row{flex-wrap:wrap;gap:4px var(--_s)}
 button{margin-block-start:var(--_s)}
-`;
+`);

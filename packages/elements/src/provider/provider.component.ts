@@ -1,4 +1,4 @@
-import { css, html, LitElement, type TemplateResult } from 'lit';
+import { html, LitElement, unsafeCSS, type TemplateResult } from 'lit';
 import type { PerchClient } from '@perch/core';
 import { provideClient } from '../context.js';
 
@@ -11,7 +11,8 @@ import { provideClient } from '../context.js';
  * @slot - Any content; Perch components anywhere inside (also inside other shadow roots) use the client.
  */
 export class PerchProvider extends LitElement {
-  static override styles = css`:host { display: contents; }`;
+  // Constant text: see internal/styles.ts for why `unsafeCSS`.
+  static override styles = unsafeCSS(':host { display: contents; }');
   static override properties = { client: { attribute: false } };
 
   /** The client to provide. */
