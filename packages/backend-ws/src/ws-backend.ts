@@ -16,6 +16,14 @@ export interface WebSocketBackendOptions {
   requestTimeout?: number;
   /** Milliseconds from opening the socket to the server's `welcome`. Defaults to `requestTimeout`. */
   connectTimeout?: number;
+  /**
+   * Milliseconds without any frame from the server after which the client sends `ping`, to find a
+   * dead connection that no request would reveal (browsers cannot see WebSocket pings). Default
+   * 25 000; 0 turns the heartbeat off.
+   */
+  heartbeatInterval?: number;
+  /** Milliseconds to wait for any frame after a `ping` before the connection counts as dead. Default 10 000. */
+  heartbeatTimeout?: number;
 }
 
 /**
@@ -83,6 +91,7 @@ export function websocketBackend(options: WebSocketBackendOptions): Backend {
         throw new PerchError('unavailable', `Could not open a WebSocket to ${url}: ${reason}`);
       }
       return WsConnection.open(socket, auth, listener, {
+        ...options, // heartbeatInterval and heartbeatTimeout, whose defaults WsConnection applies
         requestTimeout,
         connectTimeout,
         welcomed: (server) => applyCapabilities(capabilities, server),

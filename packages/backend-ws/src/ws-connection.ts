@@ -38,6 +38,10 @@ export interface WsConnectionOptions {
   requestTimeout: number;
   /** Milliseconds from opening the socket to the server's `welcome`. */
   connectTimeout: number;
+  /** Milliseconds of silence from the server after which the client sends `ping` (default 25 000; 0: never). */
+  heartbeatInterval?: number;
+  /** Milliseconds to wait for any frame after a `ping` before the connection is declared dead (default 10 000). */
+  heartbeatTimeout?: number;
   /** Called with what the server says about itself, before `open` resolves. */
   welcomed(server: ServerInfo): void;
 }
@@ -79,6 +83,10 @@ export class WsConnection implements BackendConnection {
   /** The id-less `error` frame just received, which may explain a close that follows. */
   #lastError: ConnectionError | undefined;
   #warned = false;
+  /** The heartbeat's timer: a `ping` after a silence, then the end of the wait for an answer. */
+  #silence: ReturnType<typeof setTimeout> | undefined;
+  /** True once the server turned out not to know `ping`. */
+  #pingRefused = false;
   #handshake: { resolve(connection: WsConnection): void; reject(error: PerchError): void; timer: ReturnType<typeof setTimeout> } | undefined;
 
   private constructor(socket: SocketLike, listener: BackendListener, options: WsConnectionOptions) {
@@ -101,7 +109,10 @@ export class WsConnection implements BackendConnection {
       connection.#handshake = { resolve, reject, timer };
       const hello = () => connection.#write(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, auth }));
       socket.onopen = hello;
-      socket.onmessage = (event) => connection.#receive(event.data);
+      socket.onmessage = (event) => {
+        connection.#receive(event.data);
+        connection.#heard();
+      };
       socket.onclose = (event) => connection.#closed(event.code, event.reason);
       // Errors are always followed by a close event, which reports them; this handler must stay
       // set because `ws` throws on an error nobody listens to.
@@ -259,6 +270,11 @@ export class WsConnection implements BackendConnection {
       case 'error': {
         const error = new PerchError(knownCode(frame.code), frame.message, delay(frame.retryAfter));
         if (frame.id !== undefined) return this.#take(frame.id)?.reject(error);
+        // After welcome the only frame we send without an id is `ping`, so this is a server older
+        // than the heartbeat refusing it. Each refusal would count against its budget of malformed
+        // frames (ten close the socket with 1002): stop pinging on this connection and rely on the
+        // request timeouts. The refusal still proved the connection alive.
+        if (this.#phase === 'open' && error.code === 'bad_request') return void (this.#pingRefused = true);
         this.#lastError = { code: error.code, message: error.message, ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }) };
         // Before `welcome` an error frame is the answer to `hello`: the sign-in was refused.
         if (this.#phase === 'hello') this.#refuse(error);
@@ -268,6 +284,29 @@ export class WsConnection implements BackendConnection {
         if (this.#phase === 'open') this.#dispatch(frame);
         return;
     }
+  }
+
+  /**
+   * Something arrived, so the connection lives: restart the wait. After `heartbeatInterval` ms of
+   * silence send `ping` (and call this again with `pinged`); when nothing at all answers within
+   * `heartbeatTimeout` ms, end the connection as a request timeout would. Runs after each frame,
+   * so `welcome` starts it.
+   */
+  #heard(pinged?: boolean): void {
+    clearTimeout(this.#silence);
+    const { heartbeatInterval = 25_000, heartbeatTimeout = 10_000 } = this.#options;
+    if (this.#phase !== 'open' || this.#pingRefused || !heartbeatInterval) return;
+    const timer = setTimeout(() => {
+      if (pinged) {
+        const message = `The server did not answer "ping" within ${heartbeatTimeout} ms; the connection is considered dead and will be reopened.`;
+        return this.#lost({ code: 'timeout', message });
+      }
+      this.#write('{"type":"ping"}');
+      this.#heard(true);
+    }, pinged ? heartbeatTimeout : heartbeatInterval);
+    // Browsers' timers are numbers; Node's would keep the process alive without this.
+    (timer as { unref?: () => void }).unref?.();
+    this.#silence = timer;
   }
 
   #parse(data: unknown): ServerFrame | undefined {
@@ -365,6 +404,7 @@ export class WsConnection implements BackendConnection {
   #shutDown(message: string): boolean {
     if (this.#phase === 'closed') return false;
     this.#phase = 'closed';
+    clearTimeout(this.#silence);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) {

@@ -16,6 +16,13 @@ test('a well-formed hello and request pass, with unknown fields dropped', () => 
   assert.deepEqual(req, { ok: true, value: { type: 'req', id: '1', cmd: 'sendMessage', args: { conversationId: 'c1', clientId: 'k1', text: 'hi', createdAt: 5 } } });
 });
 
+test('ping is a client frame of its own, with or without extra fields', () => {
+  assert.deepEqual(client('{"type":"ping"}'), { ok: true, value: { type: 'ping' } });
+  assert.deepEqual(client('{"type":"ping","id":"7","at":1}'), { ok: true, value: { type: 'ping' } }, 'unknown fields are dropped');
+  assert.equal(client('{"type":"pong"}').ok, false, 'pong is the server\'s frame');
+  assert.match((client('{"type":"Ping"}') as { error: string }).error, /Unknown frame type "Ping"; expected "hello", "req" or "ping"/);
+});
+
 test('hostile frames are refused with a sentence, never a throw', () => {
   const cases: Array<[string, RegExp]> = [
     ['not json', /not valid JSON/],
@@ -52,4 +59,7 @@ test('server frames are checked at the envelope', () => {
   assert.equal(parsed('{"type":"event","event":"nuke","data":{}}').ok, false);
   assert.equal(parsed('{"type":"res"}').ok, false);
   assert.equal(parsed('{"type":"error","code":"forbidden","message":"no","id":"3"}').ok, true);
+  assert.deepEqual(parsed('{"type":"pong"}'), { ok: true, value: { type: 'pong' } });
+  assert.equal(parsed('{"type":"pong","at":1}').ok, true);
+  assert.equal(parsed('{"type":"ping"}').ok, false, 'ping is the client\'s frame');
 });

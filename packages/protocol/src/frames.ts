@@ -6,6 +6,8 @@
  * 2. Each command is a `req` frame with a client-chosen `id`; the server answers with a `res`
  *    frame carrying the same `id`, or an `error` frame with that `id` and a stable code.
  * 3. The server pushes `event` frames for changes the user may see.
+ * 4. After `hello`, the client may send `ping` at any time; the server answers `pong` at once. This
+ *    is the heartbeat browsers need, since they cannot see WebSocket pings.
  *
  * Commands mirror the methods of the core's `BackendConnection` one to one.
  */
@@ -109,12 +111,14 @@ export interface ServerInfo {
 /** Frames a client sends. */
 export type ClientFrame =
   | { type: 'hello'; v: number; auth: HelloAuth }
+  | { type: 'ping' }
   | { [N in CommandName]: { type: 'req'; id: string; cmd: N; args: Commands[N]['args'] } }[CommandName];
 
 /** Frames a server sends. */
 export type ServerFrame =
   | { type: 'welcome'; v: number; session: { user: User; visitorToken?: string }; server: ServerInfo }
   | { type: 'res'; id: string; result: unknown }
+  | { type: 'pong' }
   | { type: 'error'; id?: string; code: ErrorCode; message: string; retryAfter?: number }
   | { [E in EventName]: { type: 'event'; event: E; data: Events[E] } }[EventName];
 
@@ -321,7 +325,8 @@ export function validateClientFrame(frame: Record<string, unknown>): Validated<C
     const auth = validateAuth(frame.auth);
     return auth.ok ? ok({ type: 'hello', v: PROTOCOL_VERSION, auth: auth.value }) : auth;
   }
-  if (frame.type !== 'req') return fail(`Unknown frame type ${JSON.stringify(frame.type)}; expected "hello" or "req".`);
+  if (frame.type === 'ping') return ok({ type: 'ping' });
+  if (frame.type !== 'req') return fail(`Unknown frame type ${JSON.stringify(frame.type)}; expected "hello", "req" or "ping".`);
   if (typeof frame.id !== 'string' || frame.id.length === 0 || frame.id.length > 64) return fail('A request needs an "id" of 1–64 characters.');
   const cmd = frame.cmd;
   if (typeof cmd !== 'string' || !Object.hasOwn(COMMAND_ARGS, cmd)) return fail(`Unknown command ${JSON.stringify(cmd)}.`);
@@ -343,6 +348,8 @@ export function validateServerFrame(frame: Record<string, unknown>): Validated<S
       return isRecord(frame.session) && isRecord(frame.session.user) && isRecord(frame.server)
         ? ok(frame as unknown as ServerFrame)
         : fail('A welcome frame needs session.user and server.');
+    case 'pong':
+      return ok(frame as unknown as ServerFrame);
     case 'res':
       return typeof frame.id === 'string' ? ok(frame as unknown as ServerFrame) : fail('A res frame needs an id.');
     case 'error':

@@ -216,6 +216,10 @@ export class Session {
     const id = typeof frame.id === 'string' && frame.id.length > 0 && frame.id.length <= 64 ? frame.id : undefined;
     const wait = this.bucket.take() || (this.caller ? this.host.identityBuckets.take(this.caller.user.id) : 0);
     if (wait > 0) return this.throttle(id, wait);
+    // The client's heartbeat (browsers cannot see WebSocket pings): answered at once, ahead of the
+    // queued requests, since it asks whether the connection lives, not whether they are done. It
+    // took its token above, so a flood of pings is throttled like any other.
+    if (frame.type === 'ping') return this.send({ type: 'pong' });
     if (this.queue.length >= MAX_QUEUED) return this.throttle(id, 100);
     if (frame.type === 'hello') return this.protocolError(id, 'Already signed in; send hello only once per connection.');
     const valid = validateClientFrame(frame);
