@@ -14,6 +14,7 @@
 // JSON line: delivered messages/s (persisted and received by the partner), p50/p99 send→receive ms,
 // and this process's own CPU while measuring (loadCpu, cores).
 // idle: opens CLIENTS authenticated connections, prints {"ready":n}, then waits for stdin to close.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connectWebSocket } from './client.mjs';
 
@@ -141,15 +142,19 @@ async function traffic() {
       if (frame.event === 'message') received(c, Number(frame.data.text.slice(2)));
     };
   }
-  // clientIds must not repeat across runs against the same server (the server dedupes on them).
-  const run = Math.random().toString(36).slice(2, 8);
-  let sent = 0;
+  // clientIds as @perch/core makes them: UUIDv7, the compose time then random bits (so they never
+  // repeat across runs against the same server, which dedupes on them).
+  const clientId = (now) => {
+    const hex = now.toString(16).padStart(12, '0');
+    return `${hex.slice(0, 8)}-${hex.slice(8)}-7${randomUUID().slice(15)}`;
+  };
   const sendOne = (c) => {
     const t = performance.now();
+    const now = Date.now();
     if (mode === 'relay') return c.ws.send(`{"to":${c.index ^ 1},"t":${t}}`);
     c.ws.send(
       `{"type":"req","id":"${++c.nextId}","cmd":"sendMessage","args":{"conversationId":"${c.conversationId}",` +
-        `"clientId":"b${run}${c.index}x${++sent}","text":"t=${t}","createdAt":${Date.now()}}}`,
+        `"clientId":"${clientId(now)}","text":"t=${t}","createdAt":${now}}}`,
     );
   };
   if (closedLoop) for (let chain = 0; chain < 4; chain++) for (const c of all) if (c.index % 2 === 0) sendOne(c);

@@ -21,7 +21,9 @@ const IDLE = Number(process.env.IDLE ?? 10_000);
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const RATE = Number(process.env.RATE ?? 20_000);
 const SECRET = 'bench-secret-bench-secret-bench-secret';
-const dir = mkdtempSync(join(tmpdir(), 'perch-bench-'));
+// The databases go to the temp dir (a real disk here). BENCH_DB_DIR=/dev/shm shows what the
+// CPUs alone allow, without the disk's write latency (not durable: for diagnosis only).
+const dir = mkdtempSync(join(process.env.BENCH_DB_DIR ?? tmpdir(), 'perch-bench-'));
 
 /** Starts a process and resolves with it and the first stdout line matching `pattern`. */
 function start(args, pattern) {

@@ -154,3 +154,29 @@ test('the storage thread answers like the storage itself: calls in order, a fail
   future.close();
   await assert.rejects(openStorageThread(join(dir, 'future-thread.db')), /schema version .* upgrade perch-server/);
 });
+
+test('migration 2 keeps every message of a version-1 database, and retries are still recognised', async () => {
+  const file = join(dir, 'v1.db');
+  const v1 = new Database(file);
+  v1.pragma('journal_mode = WAL');
+  migrate(v1, MIGRATIONS.slice(0, 1));
+  v1.exec(`
+    INSERT INTO users (id, name, created_at, updated_at) VALUES ('alice', 'Alice', 1, 1), ('bob', 'Bob', 1, 1);
+    INSERT INTO conversations (id, kind, direct_key, last_seq, created_at) VALUES ('c1', 'direct', 'alice|bob', 2, 1);
+    INSERT INTO members (conversation_id, user_id, position) VALUES ('c1', 'alice', 0), ('c1', 'bob', 1);
+    INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, text, created_at, sent_at, edited_at, deleted)
+      VALUES ('c1', 1, 'm1', 'alice', 'k1', 'first', 1, 1, NULL, 0), ('c1', 2, 'm2', 'bob', 'k1', '', 2, 2, 3, 1);`);
+  v1.close();
+
+  const storage = openSqliteStorage(file);
+  const { messages } = await storage.history('c1', { after: 0, limit: 10 });
+  assert.deepEqual(messages.map((m) => [m.seq, m.id, m.senderId, m.clientId, m.text, m.deleted ?? false]), [
+    [1, 'm1', 'alice', 'k1', 'first', false],
+    [2, 'm2', 'bob', 'k1', '', true],
+  ]);
+  const retry = await storage.appendMessage({ id: newTimeOrderedId(), conversationId: 'c1', senderId: 'alice', clientId: 'k1', text: 'again', createdAt: 5, sentAt: 5 });
+  assert.deepEqual([retry.fresh, retry.value.id], [false, 'm1'], 'a retry after the migration answers the original');
+  const next = await storage.appendMessage({ id: newTimeOrderedId(), conversationId: 'c1', senderId: 'alice', clientId: 'k2', text: 'new', createdAt: 6, sentAt: 6 });
+  assert.deepEqual([next.fresh, next.value.seq], [true, 3]);
+  await storage.close();
+});

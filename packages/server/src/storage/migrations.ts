@@ -112,6 +112,36 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // A client's retry is recognised by (sender, clientId). Indexed sender first, every message
+    // wrote into its sender's part of the index, at a random page once senders have history: a 4 KiB
+    // page per message in each group commit. Indexed clientId first, the time-ordered clientIds
+    // that @perch/core sends (UUIDv7) all land at the index's right edge. Measured on this schema:
+    // WAL written per message 7.6–8.1 KiB → 4.7 KiB, SQLite CPU per message −10–20%. Random
+    // clientIds cost what they did before. SQLite keeps a table's UNIQUE constraints, so the table
+    // is rebuilt without it.
+    name: 'messages deduplicated by (clientId, sender) instead of (sender, clientId)',
+    sql: `
+      CREATE TABLE messages_v2 (
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        id TEXT NOT NULL UNIQUE,
+        sender_id TEXT NOT NULL REFERENCES users (id),
+        client_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        sent_at INTEGER NOT NULL,
+        edited_at INTEGER,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (conversation_id, seq)
+      );
+      INSERT INTO messages_v2 (conversation_id, seq, id, sender_id, client_id, text, created_at, sent_at, edited_at, deleted)
+        SELECT conversation_id, seq, id, sender_id, client_id, text, created_at, sent_at, edited_at, deleted FROM messages ORDER BY rowid;
+      DROP TABLE messages;
+      ALTER TABLE messages_v2 RENAME TO messages;
+      CREATE UNIQUE INDEX messages_dedupe ON messages (client_id, sender_id);
+    `,
+  },
 ];
 
 /**

@@ -103,14 +103,14 @@ export function sqliteChat(db: Database.Database, batch: WriteBatch): ChatMethod
     SELECT m.conversation_id, m.user_id, u.name, m.read_seq, m.delivered_seq
     FROM members me JOIN members m ON m.conversation_id = me.conversation_id JOIN users u ON u.id = m.user_id
     WHERE me.user_id = ? ORDER BY m.conversation_id, m.position`);
-  const selectByClientId = db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?`);
+  const selectByClientId = db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE client_id = ? AND sender_id = ?`);
   // Takes the next seq and inserts in one statement; a (sender, clientId) seen before inserts
   // nothing and returns no row (the dedupe needs no lookup of its own on the fresh path).
   const insertMessage = db
     .prepare(`
       INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, text, created_at, sent_at)
       SELECT id, last_seq + 1, ?, ?, ?, ?, ?, ? FROM conversations WHERE id = ?
-      ON CONFLICT (sender_id, client_id) DO NOTHING
+      ON CONFLICT (client_id, sender_id) DO NOTHING
       RETURNING seq`)
     .pluck();
   const setLastSeq = db.prepare('UPDATE conversations SET last_seq = ?, last_activity = ? WHERE id = ?');
@@ -157,7 +157,7 @@ export function sqliteChat(db: Database.Database, batch: WriteBatch): ChatMethod
       | number
       | undefined;
     if (seq === undefined) {
-      const original = selectByClientId.get(input.senderId, input.clientId) as MessageRow | undefined;
+      const original = selectByClientId.get(input.clientId, input.senderId) as MessageRow | undefined;
       if (original !== undefined) return { value: messageFromRow(original), fresh: false };
       throw new Error(`Conversation ${input.conversationId} does not exist.`);
     }

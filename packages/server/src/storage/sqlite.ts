@@ -16,6 +16,8 @@ import { WriteBatch } from './write-batch.js';
 export interface SqliteOptions {
   /** Where operational warnings go (default: stderr). */
   log?: (line: string) => void;
+  /** At most this many writes per transaction (default: no cap; see WriteBatch.flush). */
+  maxBatch?: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export function openSqliteStorage(path: string, options: SqliteOptions = {}): St
     throw error;
   }
   let closed = false;
-  const batch = new WriteBatch(db);
+  const batch = new WriteBatch(db, options.maxBatch);
   const checkpointer: Checkpointer | undefined = inMemory ? undefined : startCheckpointer(path, log);
   return {
     ...sqliteUsers(db, batch),
@@ -58,7 +60,7 @@ export function openSqliteStorage(path: string, options: SqliteOptions = {}): St
     async close() {
       if (closed) return;
       closed = true;
-      batch.flush();
+      batch.flush(true);
       await checkpointer?.stop();
       // Folds the WAL back into the main file so that a copied .db file is complete on its own.
       if (!inMemory) db.pragma('wal_checkpoint(TRUNCATE)');

@@ -167,7 +167,9 @@ export function openStorageThread(path: string, options: SqliteOptions = {}): Pr
 export function serveStorage(port: MessagePort, path: string): void {
   let storage: Storage;
   try {
-    storage = openSqliteStorage(path, { log: (line) => port.postMessage({ log: line } satisfies FromWorker) });
+    // 1,000 writes per transaction already get most of the batching gain (measured: ~40–50 µs of
+    // SQLite per message at 500–2,000 per commit, 65–90 µs at 20).
+    storage = openSqliteStorage(path, { log: (line) => port.postMessage({ log: line } satisfies FromWorker), maxBatch: 1000 });
   } catch (error) {
     port.postMessage({ failed: (error as Error).message } satisfies FromWorker);
     return;

@@ -32,12 +32,17 @@ export class WriteBatch {
   private readonly commitFast: Database.Transaction<(batch: Pending[]) => void>;
   /** Every write in its own savepoint, in one transaction; failures are kept per write. */
   private readonly commitIsolated: Database.Transaction<(batch: Pending[]) => void>;
+  private readonly maxBatch: number;
   private queue: Pending[] = [];
   private scheduled = false;
   private readonly flushNow = () => this.flush();
 
-  /** Creates a batcher over an open database. */
-  constructor(db: Database.Database) {
+  /**
+   * Creates a batcher over an open database. `maxBatch` caps the writes per transaction (default:
+   * no cap); see {@link flush}.
+   */
+  constructor(db: Database.Database, maxBatch = Infinity) {
+    this.maxBatch = maxBatch;
     this.commitFast = db.transaction((batch: Pending[]) => {
       for (const item of batch) {
         try {
@@ -73,12 +78,28 @@ export class WriteBatch {
     });
   }
 
-  /** Commits everything queued now (also called before the database closes). */
-  flush(): void {
+  /**
+   * Commits the writes queued, or the first `maxBatch` of them and the rest two turns later, after
+   * this slice's answers have left; before the database closes, `all` commits everything now.
+   * A cap pays where the database has a thread of its own (storage-thread.ts): behind a backlog of
+   * tens of thousands, one long transaction would hold every answer back and leave the network
+   * thread idle until it ends, then flooded. On the network thread itself, a cap would only stretch
+   * the backlog over more turns.
+   */
+  flush(all = false): void {
     this.scheduled = false;
-    const batch = this.queue;
+    do this.commit(this.queue.splice(0, this.maxBatch));
+    while (all && this.queue.length > 0);
+    if (this.queue.length > 0) {
+      // Two turns later: this slice's answers, which its owner sends on the next turn (the
+      // storage thread batches them with setImmediate), leave before the next slice commits.
+      this.scheduled = true;
+      setImmediate(() => setImmediate(this.flushNow));
+    }
+  }
+
+  private commit(batch: Pending[]): void {
     if (batch.length === 0) return;
-    this.queue = [];
     try {
       this.commitFast.immediate(batch);
     } catch (error) {
