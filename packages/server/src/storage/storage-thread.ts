@@ -97,6 +97,7 @@ export function openStorageThread(path: string, options: SqliteOptions = {}): Pr
   let queue: Call[] = [];
   let nextId = 0;
   let gone: Error | undefined;
+  let exited = false;
   let closing: Promise<void> | undefined;
 
   const post = () => {
@@ -123,6 +124,7 @@ export function openStorageThread(path: string, options: SqliteOptions = {}): Pr
     // Writes already asked for are committed first: the worker closes after answering them.
     storage.close = () =>
       (closing ??= new Promise<void>((done) => {
+        if (exited) return done(); // it failed earlier and is gone already
         post();
         worker.ref();
         worker.once('exit', () => done());
@@ -156,7 +158,10 @@ export function openStorageThread(path: string, options: SqliteOptions = {}): Pr
       fail(new Error(`The storage thread failed: ${error.message}`));
       reject(error);
     });
-    worker.on('exit', () => fail(new Error('The storage is closed.')));
+    worker.on('exit', () => {
+      exited = true;
+      fail(new Error('The storage is closed.'));
+    });
   });
 }
 
