@@ -105,6 +105,8 @@ export class Session {
   private protocolErrors = 0;
   private floodWindowStart = 0;
   private throttled = 0;
+  /** Set by {@link closeWhenAnswered}: further frames are ignored. */
+  private closing = false;
   /** Received and not yet answered, in arrival order; answers leave in this order. */
   private readonly queue: Work[] = [];
   private drained: (() => void) | undefined;
@@ -193,7 +195,7 @@ export class Session {
   }
 
   private receive(data: RawData, isBinary: boolean): void {
-    if (this.phase === 'closed' || this.cut) return;
+    if (this.phase === 'closed' || this.cut || this.closing) return;
     if (isBinary) return this.protocolError(undefined, 'Frames must be JSON text, not binary.');
     const parsed = parseFrame(textOf(data));
     if (!parsed.ok) {
@@ -347,7 +349,21 @@ export class Session {
       this.floodWindowStart = now;
       this.throttled = 0;
     }
-    if (++this.throttled > this.host.options.floodLimit) this.close(CLOSE.rateLimited, 'Kept flooding after being throttled.');
+    if (++this.throttled > this.host.options.floodLimit) this.closeWhenAnswered(CLOSE.rateLimited, 'Kept flooding after being throttled.');
+  }
+
+  /**
+   * Reads nothing more, and closes once every request accepted so far has been answered (or after
+   * CLOSE_GRACE_MS): a flooder still gets the answers to the requests it was granted.
+   */
+  private closeWhenAnswered(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    const timer = setTimeout(() => this.close(code, reason), CLOSE_GRACE_MS);
+    void this.drain().then(() => {
+      clearTimeout(timer);
+      this.close(code, reason);
+    });
   }
 
   /** Stops sending to a reader whose buffer is full, asks it to close (4003), and destroys it soon after. */
