@@ -1,6 +1,6 @@
 import { createNanoEvents } from 'nanoevents';
 import type { Contact, Id, Message, Post, Presence, User } from '@perch/protocol';
-import { isId } from '@perch/protocol';
+import { isId, timeOrderedId } from '@perch/protocol';
 import { PerchError, type Backend, type BackendCapabilities, type BackendConnection } from './backend.js';
 import type { BackoffOptions } from './backoff.js';
 import type { CacheStore } from './cache/cache-store.js';
@@ -59,16 +59,6 @@ type ForwardedCommands = Pick<LeaderCommands, (typeof FORWARDED)[number]>;
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface PerchClient extends ForwardedCommands {}
-
-/**
- * A UUIDv7 (RFC 9562): the compose time in its first 48 bits, then random ones. A server indexes
- * clientIds to recognise retries, and time-ordered ones keep that index growing at one end
- * (the reference server writes about 40% less per message than with random ones).
- */
-function timeOrderedId(time: number): string {
-  const hex = time.toString(16).padStart(12, '0');
-  return `${hex.slice(0, 8)}-${hex.slice(8)}-7${crypto.randomUUID().slice(15)}`;
-}
 
 /** The headless Perch client. See docs/api.md. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging

@@ -14,6 +14,7 @@ export type {
 } from './model.js';
 export type { ErrorCode } from './errors.js';
 export { ERROR_CODES, isTransient } from './errors.js';
+export { timeOrderedId } from './ids.js';
 export { mentions } from './mentions.js';
 export type { Validated } from './validate.js';
 export {

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { timeOrderedId } from '@perch/protocol';
 import { DEMO_PEOPLE, seedDemo } from './demo.js';
 import { migrate, MIGRATIONS } from './storage/migrations.js';
-import { newTimeOrderedId } from './ids.js';
 import { openSqliteStorage } from './storage/sqlite.js';
 import { openStorageThread } from './storage/storage-thread.js';
 import { WriteBatch } from './storage/write-batch.js';
@@ -116,10 +116,10 @@ test('messages get UUIDv7 ids through the service, seqs in send order, and a ret
   assert.deepEqual(conversation?.members.find((m) => m.userId === 'ann'), { userId: 'ann', name: 'ann', readSeq: 2, deliveredSeq: 2 });
   await assert.rejects(storage.appendMessage({ ...message('m9', 'id-9'), conversationId: 'nope' }), /does not exist/);
   await storage.close();
-  assert.match(newTimeOrderedId(), /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  const [earlier, later] = [newTimeOrderedId(1_000_000), newTimeOrderedId(2_000_000)];
+  assert.match(timeOrderedId(), /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const [earlier, later] = [timeOrderedId(1_000_000), timeOrderedId(2_000_000)];
   assert.ok(earlier < later, 'later ids sort after earlier ones');
-  assert.notEqual(newTimeOrderedId(5), newTimeOrderedId(5), 'random within a millisecond');
+  assert.notEqual(timeOrderedId(5), timeOrderedId(5), 'random within a millisecond');
 });
 
 test('the storage thread answers like the storage itself: calls in order, a failing call fails alone, close commits what was asked', async () => {
@@ -128,7 +128,7 @@ test('the storage thread answers like the storage itself: calls in order, a fail
   await storage.upsertUser({ id: 'alice', name: 'Alice' }, 1);
   await storage.upsertUser({ id: 'bob', name: 'Bob' }, 1);
   const { value: direct } = await storage.openDirect('alice', 'bob', 'c1', 1);
-  const message = (i: number) => ({ id: newTimeOrderedId(), conversationId: direct.id, senderId: 'alice', clientId: `k${i}`, text: `m${i}`, createdAt: i, sentAt: i });
+  const message = (i: number) => ({ id: timeOrderedId(), conversationId: direct.id, senderId: 'alice', clientId: `k${i}`, text: `m${i}`, createdAt: i, sentAt: i });
   // Made in one turn: they cross together, keep their order and share one group commit, where
   // the failing one fails alone; a read made in that same turn runs before the commit, as in one thread.
   const sends = [1, 2, 3].map((i) => storage.appendMessage(message(i)));
@@ -174,9 +174,9 @@ test('migration 2 keeps every message of a version-1 database, and retries are s
     [1, 'm1', 'alice', 'k1', 'first', false],
     [2, 'm2', 'bob', 'k1', '', true],
   ]);
-  const retry = await storage.appendMessage({ id: newTimeOrderedId(), conversationId: 'c1', senderId: 'alice', clientId: 'k1', text: 'again', createdAt: 5, sentAt: 5 });
+  const retry = await storage.appendMessage({ id: timeOrderedId(), conversationId: 'c1', senderId: 'alice', clientId: 'k1', text: 'again', createdAt: 5, sentAt: 5 });
   assert.deepEqual([retry.fresh, retry.value.id], [false, 'm1'], 'a retry after the migration answers the original');
-  const next = await storage.appendMessage({ id: newTimeOrderedId(), conversationId: 'c1', senderId: 'alice', clientId: 'k2', text: 'new', createdAt: 6, sentAt: 6 });
+  const next = await storage.appendMessage({ id: timeOrderedId(), conversationId: 'c1', senderId: 'alice', clientId: 'k2', text: 'new', createdAt: 6, sentAt: 6 });
   assert.deepEqual([next.fresh, next.value.seq], [true, 3]);
   await storage.close();
 });

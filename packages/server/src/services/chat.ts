@@ -3,9 +3,8 @@
  * the author edits or deletes a message; every change is fanned out as an event.
  */
 import { randomUUID } from 'node:crypto';
-import type { Commands, Conversation, Id, Message } from '@perch/protocol';
+import { timeOrderedId, type Commands, type Conversation, type Id, type Message } from '@perch/protocol';
 import { shareJson } from '../frame-text.js';
-import { newTimeOrderedId } from '../ids.js';
 import { RequestError } from '../request-error.js';
 import type { ConversationRecord } from '../storage/storage.js';
 import { refuseVisitors, requirePerson, type Caller, type ServiceDeps } from './context.js';
@@ -88,7 +87,7 @@ export class ChatService {
   async send(caller: Caller, input: Args<'sendMessage'>): Promise<Message> {
     const members = await this.requireMember(input.conversationId, caller.user.id);
     const { value, fresh } = await this.deps.storage.appendMessage({
-      id: newTimeOrderedId(),
+      id: timeOrderedId(),
       conversationId: input.conversationId,
       senderId: caller.user.id,
       clientId: input.clientId,

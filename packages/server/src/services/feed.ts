@@ -3,8 +3,7 @@
  * and their followers; likes and reply counts are fanned out the same way, each viewer getting
  * their own `liked`.
  */
-import type { Commands, Id, Post } from '@perch/protocol';
-import { newTimeOrderedId } from '../ids.js';
+import { timeOrderedId, type Commands, type Id, type Post } from '@perch/protocol';
 import { RequestError } from '../request-error.js';
 import type { FeedQuery } from '../storage/storage.js';
 import { refuseVisitors, requirePerson, type Caller, type ServiceDeps } from './context.js';
@@ -38,7 +37,7 @@ export class FeedService {
     const userId = caller.user.id;
     if (input.replyTo !== undefined) await this.requirePost(input.replyTo, userId);
     const candidate = {
-      id: newTimeOrderedId(),
+      id: timeOrderedId(),
       authorId: userId,
       clientId: input.clientId,
       text: input.text,
