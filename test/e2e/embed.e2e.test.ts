@@ -76,7 +76,8 @@ describe('script-tag embed against a real server', { timeout: 180_000 }, () => {
   /** Opens the chat with `other` in a Perch chat window and returns its composer. */
   async function chatWith(page: Page, other: string) {
     await page.evaluate((id: string) => (window as unknown as { Perch: (c: string, id: string) => void }).Perch('open', id), other);
-    return deep(page, 'perch-chat-windows', `section[data-key="u:${other}"] perch-chat-pane`, '[part~=composer]:not([disabled])');
+    await deep(page, 'perch-chat-windows', `section[data-key="u:${other}"] perch-chat-pane`, '[part~=send-button]:not([disabled])');
+    return deep(page, 'perch-chat-windows', `section[data-key="u:${other}"] perch-chat-pane`, '[part~=composer]');
   }
 
   const texts = async (page: Page, other: string, prefix: string) =>
@@ -255,7 +256,8 @@ describe('script-tag embed against a real server', { timeout: 180_000 }, () => {
       () => [...(document.querySelector('perch-buddy-list')?.shadowRoot?.querySelectorAll('[part~=person]') ?? [])].find((row) => row.textContent?.includes('Ivan Petrov')),
     );
     await (ivan as unknown as ElementHandle<Element>).click();
-    const composer = await deep(page, 'perch-chat-windows', 'perch-chat-pane', '[part~=composer]:not([disabled])');
+    await deep(page, 'perch-chat-windows', 'perch-chat-pane', '[part~=send-button]:not([disabled])');
+    const composer = await deep(page, 'perch-chat-windows', 'perch-chat-pane', '[part~=composer]');
     const text = `Hostile page hello ${tag()}`;
     await composer.type(text);
     await composer.press('Enter');

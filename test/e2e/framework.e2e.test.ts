@@ -150,7 +150,7 @@ describe('examples/framework (React 19) against a real server', { timeout: 240_0
 
   it('delivers a message sent in Alice’s page to Bob’s page', async () => {
     const text = `Lunch at noon? ${Math.random().toString(36).slice(2, 8)}`;
-    await alice.waitForFunction(() => document.querySelector('perch-chat-pane')?.shadowRoot?.querySelector('textarea')?.disabled === false, { timeout: 15_000 });
+    await alice.waitForFunction(() => document.querySelector('perch-chat-pane')?.shadowRoot?.querySelector<HTMLButtonElement>('[part~=send-button]')?.disabled === false, { timeout: 15_000 });
     await alice.evaluate(() => document.querySelector('perch-chat-pane')!.shadowRoot!.querySelector('textarea')!.focus());
     await alice.keyboard.type(text);
     await alice.keyboard.press('Enter');

@@ -81,7 +81,8 @@ describe('demo sign-in and the intranet directory', { timeout: 120_000 }, () => 
 
     const message = await deep(page, 'perch-profile-card', '[part~=message-button]');
     await message.click();
-    const composer = await deep(page, 'perch-chat-windows', 'section[data-key="u:hana"] perch-chat-pane', '[part~=composer]:not([disabled])');
+    await deep(page, 'perch-chat-windows', 'section[data-key="u:hana"] perch-chat-pane', '[part~=send-button]:not([disabled])');
+    const composer = await deep(page, 'perch-chat-windows', 'section[data-key="u:hana"] perch-chat-pane', '[part~=composer]');
     await composer.type('Can you join the 3pm call?');
     await composer.press('Enter');
     await until(async () => (await deepTexts(page, 'perch-chat-windows', 'perch-chat-pane', '[part~=bubble]')).includes('Can you join the 3pm call?'), 'the message shows');

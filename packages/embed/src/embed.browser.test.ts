@@ -151,6 +151,8 @@ describe('@perch/embed: the Perch() API', function () {
     const pane = windows.shadowRoot!.querySelector('perch-chat-pane')!;
     expect(pane.getAttribute('with')).to.equal('bob');
     expect(windows.shadowRoot!.querySelector('[role=dialog] h2')!.textContent).to.equal('Bob Builder');
+    // Focus moves into the window's composer, so the keyboard can write at once.
+    await until(() => windows.shadowRoot!.activeElement === pane && pane.shadowRoot!.activeElement?.matches('[part~=composer]'), 'the composer has focus');
 
     // Escape closes the focused window.
     windows.shadowRoot!.querySelector('section')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true, composed: true }));

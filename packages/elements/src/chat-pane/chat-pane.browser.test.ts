@@ -60,7 +60,12 @@ describe('<perch-chat-pane>', () => {
     const byPerson = await pane(alice, { with: 'bob' });
     expect(bubbles(byPerson)).to.deep.equal(['hi alice', 'are you there?']);
     const fresh = await pane(alice, { with: 'carol' });
-    await until(() => !composer(fresh).disabled, 'the chat with carol is opened');
+    // Focus and typing go to the composer while the new chat is still being opened.
+    fresh.focus();
+    await until(() => fresh.shadowRoot!.activeElement === composer(fresh), 'focus() focuses the composer');
+    composer(fresh).value = 'hello carol';
+    await until(() => !$<HTMLButtonElement>(fresh, '[part~=send-button]').disabled, 'the chat with carol is opened');
+    expect(composer(fresh).value).to.equal('hello carol');
     expect(alice.conversations.get().some((c) => c.members.includes('carol'))).to.equal(true);
     await expectAccessible(element);
   });

@@ -126,7 +126,7 @@ export class PerchChatPane extends PerchElement {
       <p class="err info" role="alert">${this.#note}</p>
       <form @submit=${this.#submit}>
         <textarea rows="2" part="composer" aria-label=${this.#editing ? msg('Edit your message') : msg('Message')} placeholder=${msg('Write a message')}
-          ?disabled=${!this.#id} @keydown=${this.#keydown} @input=${this.#input} @blur=${this.#typingOff}></textarea>
+          @keydown=${this.#keydown} @input=${this.#input} @blur=${this.#typingOff}></textarea>
         <button class="primary" part="send-button" ?disabled=${!this.#id}>${this.#editing ? msg('Save') : msg('Send')}</button>
       </form></div>`;
   }
@@ -193,6 +193,11 @@ export class PerchChatPane extends PerchElement {
 
   #name(client: PerchClient | undefined, id: Id): string {
     return (client && findUser(client, id, this)?.name) || id;
+  }
+
+  /** Focuses the composer, which takes typing even while a new direct chat is still being opened. */
+  override focus(options?: FocusOptions): void {
+    void this.updateComplete.then(() => this.#field.focus(options));
   }
 
   get #field(): HTMLTextAreaElement {
