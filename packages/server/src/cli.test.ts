@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import type { Contact, User } from '@perch/protocol';
 import { BIN, inProcess, SECRET, spawnServer, TestClient } from './harness.test.util.js';
@@ -37,8 +37,9 @@ function get(url: string, path: string, method = 'GET'): Promise<{ status: numbe
 }
 
 test('--help, a dev token, and clear errors for bad command lines', async () => {
-  const [help, unknown, noSecret, badNumber, minted] = await Promise.all([
+  const [help, tokenHelp, unknown, noSecret, badNumber, minted] = await Promise.all([
     run(['--help']),
+    run(['token', '--help']),
     run(['--prot', '80']),
     run(['--port', '0']),
     run(['--port', 'eighty', '--secret', 's']),
@@ -48,6 +49,8 @@ test('--help, a dev token, and clear errors for bad command lines', async () => 
   for (const flag of ['--port', '--host', '--db', '--origin', '--secret', '--audience', '--issuer', '--demo', '--static', '--hello-timeout-ms', '--heartbeat-ms', '--rate-per-connection', '--rate-per-identity', '--max-buffered-bytes']) {
     assert.ok(help.stdout.includes(flag), `--help documents ${flag}`);
   }
+  assert.equal(tokenHelp.code, 0, tokenHelp.stderr);
+  assert.match(tokenHelp.stdout, /Token options:\n  --sub ID --name NAME/);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /--prot/);
   assert.equal(noSecret.code, 2);
@@ -136,6 +139,14 @@ test('--static serves a folder with content types and nosniff, and nothing outsi
     assert.equal((await get(server.url, '/index.html', 'POST')).status, 405);
     const health = await get(server.url, '/healthz');
     assert.deepEqual(JSON.parse(health.body), { ok: true, connections: 0 });
+    // A folder given relative to the working directory, as on a command line.
+    const relativeServer = await inProcess({ staticDir: relative(process.cwd(), site) });
+    try {
+      assert.equal((await get(relativeServer.url, '/')).body, '<!doctype html><title>home</title>');
+      assert.equal((await get(relativeServer.url, '/../secret.txt')).status, 404);
+    } finally {
+      await relativeServer.close();
+    }
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });

@@ -61,9 +61,11 @@ async function token(argv: string[]): Promise<void> {
       ttl: { type: 'string' },
       audience: { type: 'string' },
       issuer: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
       ...Object.fromEntries(profile.map((claim) => [claim, { type: 'string' as const }])),
     },
   });
+  if (values.help) return void process.stdout.write(HELP);
   const secret = values.secret ?? process.env.PERCH_SECRET;
   if (values.sub === undefined || values.name === undefined) throw new UsageError('token needs --sub ID and --name NAME.');
   if (secret === undefined || secret === '') throw new UsageError('token needs --secret S (or env PERCH_SECRET), the same one the server uses.');

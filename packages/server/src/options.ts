@@ -1,6 +1,7 @@
 /**
  * The options of {@link startServer} and their defaults, shared by the CLI and the programmatic API.
  */
+import { resolve } from 'node:path';
 import { HELLO_TIMEOUT_MS } from '@perch/protocol';
 import type { Fanout } from './fanout.js';
 import type { RateLimit } from './rate-limit.js';
@@ -28,7 +29,7 @@ export interface ServerOptions {
   issuer?: string;
   /** Seed a demo company into an empty database and serve `/demo/token` and `/demo/people`. */
   demo?: boolean;
-  /** A folder to serve over HTTP at `/` (the demo serves the repository's examples/). */
+  /** A folder to serve over HTTP at `/`, absolute or relative to the working directory (the demo serves the repository's examples/). */
   staticDir?: string;
   /** How long to wait for `hello`, in ms (default {@link HELLO_TIMEOUT_MS}). */
   helloTimeoutMs?: number;
@@ -93,7 +94,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     audience: options.audience ?? 'perch',
     issuer: options.issuer ?? 'perch',
     demo: options.demo ?? false,
-    staticDir: options.staticDir,
+    staticDir: options.staticDir === undefined ? undefined : resolve(options.staticDir),
     helloTimeoutMs: positive('helloTimeoutMs', options.helloTimeoutMs, HELLO_TIMEOUT_MS),
     heartbeatMs: positive('heartbeatMs', options.heartbeatMs, 30_000),
     connectionRate: rate('connectionRate', options.connectionRate, { perSecond: 30, burst: 60 }),
