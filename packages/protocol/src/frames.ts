@@ -36,9 +36,9 @@ export const MAX_DEPTH = 8;
 export const CLOSE = {
   /** The server is shutting down or restarting; reconnect later. */
   goingAway: 1001,
-  /** The frame was not valid JSON or not a Perch frame at all. */
+  /** Ten malformed frames (not JSON, not a Perch frame), or a first frame that is no well-formed `hello`. */
   protocolError: 1002,
-  /** Origin refused, or a rule of the protocol broken. */
+  /** A rule of the protocol broken: a frame other than `hello` came first. (A refused Origin gets HTTP 403.) */
   policy: 1008,
   /** A frame over {@link MAX_FRAME_BYTES}. */
   tooLarge: 1009,

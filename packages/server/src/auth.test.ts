@@ -72,7 +72,7 @@ test('refused tokens: alg none, expired, wrong audience, wrong issuer, wrong sig
   await refused({ token: 'not.a.jwt' }, /well-formed/);
 });
 
-test('no hello in time closes with 4002; a request before hello closes with 1008', async () => {
+test('no hello in time closes with 4002; a request before hello closes with 1008; a malformed first frame with 1002', async () => {
   const silent = await open();
   const started = Date.now();
   const closed = await silent.closed;
@@ -84,6 +84,21 @@ test('no hello in time closes with 4002; a request before hello closes with 1008
   eager.send({ type: 'req', id: '1', cmd: 'conversations', args: {} });
   assert.equal((await eager.next((f) => f.type === 'error')).code, 'bad_request');
   assert.equal((await eager.closed).code, CLOSE.policy);
+
+  // A first frame that is no well-formed hello is refused at once, not left to the hello timeout.
+  for (const [frame, message] of [
+    [Buffer.from([1, 2, 3]), /JSON text, not binary/],
+    ['{"type":"hello","v":2,"auth":{"token":"t"}}', /Unsupported protocol version 2; this server speaks 1/],
+  ] as const) {
+    const client = await open();
+    const started = Date.now();
+    client.ws.send(frame, { binary: typeof frame !== 'string' });
+    const error = await client.next((f) => f.type === 'error');
+    assert.equal(error.code, 'bad_request');
+    assert.match(String(error.message), message);
+    assert.equal((await client.closed).code, CLOSE.protocolError);
+    assert.ok(Date.now() - started < 250, 'closed before the hello timeout');
+  }
 });
 
 test('a visitor gets an opaque token, comes back with it, and is refused once it is revoked', async () => {

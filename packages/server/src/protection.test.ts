@@ -73,6 +73,10 @@ test('malformed frames get error frames and the connection stays usable; ten of 
   await expectError(Buffer.from([1, 2, 3]));
   const long = JSON.stringify({ type: 'req', id: 'n3', cmd: 'sendMessage', args: { conversationId: 'c', clientId: 'k', text: 'x'.repeat(10_001), createdAt: 1 } });
   await expectError(long, 'too_large', 'n3');
+  // too_large only when the length of the text is all that is wrong; another mistake is named as such.
+  const longAndWrong = JSON.stringify({ type: 'req', id: 'n4', cmd: 'sendMessage', args: { conversationId: 'c 1', clientId: 'k', text: 'x'.repeat(10_001), createdAt: 1 } });
+  await expectError(longAndWrong, 'bad_request', 'n4');
+  assert.match(String(answers.at(-1)?.message), /"conversationId" must be an id/);
   assert.deepEqual(await client.request('conversations', {}), [], 'the connection still works');
   await stillServed();
 

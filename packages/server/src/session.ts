@@ -196,7 +196,10 @@ export class Session {
 
   private receive(data: RawData, isBinary: boolean): void {
     if (this.phase === 'closed' || this.cut || this.closing) return;
-    if (isBinary) return this.protocolError(undefined, 'Frames must be JSON text, not binary.');
+    if (isBinary) {
+      const message = 'Frames must be JSON text, not binary.';
+      return this.phase === 'hello' ? this.refuseHello(message, CLOSE.protocolError) : this.protocolError(undefined, message);
+    }
     const parsed = parseFrame(textOf(data));
     if (!parsed.ok) {
       if (this.phase === 'hello') return this.refuseHello(parsed.error, CLOSE.protocolError);
@@ -228,8 +231,14 @@ export class Session {
     if (!valid.ok) {
       const envelopeOk = frame.type === 'req' && id !== undefined && typeof frame.cmd === 'string' && Object.hasOwn(COMMAND_ARGS, frame.cmd);
       if (!envelopeOk) return this.protocolError(id, valid.error);
+      // too_large only when the text's length is all that is wrong: the same request with a short
+      // text passes. Any other mistake is a bad_request named by the message.
       const args = frame.args;
-      const long = isRecord(args) && typeof args.text === 'string' && args.text.length > MAX_TEXT_LENGTH;
+      const long =
+        isRecord(args) &&
+        typeof args.text === 'string' &&
+        args.text.length > MAX_TEXT_LENGTH &&
+        (COMMAND_ARGS[frame.cmd as CommandName] as (args: Record<string, unknown>) => { ok: boolean })({ ...args, text: 'x' }).ok;
       return this.send({ type: 'error', id, code: long ? 'too_large' : 'bad_request', message: valid.error });
     }
     const request = valid.value;
