@@ -40,6 +40,28 @@ describe('many tabs, one connection (Web Locks + BroadcastChannel + IndexedDB)',
     expect(hub.connectionCount('alice')).to.equal(1);
   });
 
+  it('a command called while the tab is still becoming the leader runs in it, not sent to no one', async () => {
+    const hub = createHub();
+    const alice = tab(hub, 'alice');
+    // Called as the tab joins the others, before the election: no tab leads, so the call goes
+    // out to the other tabs, and then this tab wins.
+    let call: Promise<unknown> | undefined;
+    alice.on('leader', (leading) => void (call ??= leading ? undefined : alice.openDirect('bob')));
+    void alice.connect();
+    await until(() => call !== undefined, 'the call is made while following');
+    const outcome = await Promise.race([
+      call!.then(
+        (c) => (c as { members: string[] }).members.includes('bob'),
+        (error: { code?: string }) => error.code,
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('no answer within 5 s'), 5_000)),
+    ]);
+    // Run here: done if the connection opened first, or `unavailable` at once (a caller retries once online).
+    expect([true, 'unavailable']).to.include(outcome);
+    await until(() => alice.status.get().state === 'online', 'online');
+    expect((await alice.openDirect('bob')).members).to.include('bob');
+  });
+
   it('hands over when the leader tab closes mid-send: nothing lost, nothing doubled', async () => {
     const hub = createHub();
     const bob = tab(hub, 'bob', { tabs: 'single' });

@@ -96,7 +96,7 @@ export class PerchClient {
   readonly #messageStores = new Map<Id, WritableStore<Message[]> & { loaded: Promise<void> }>();
   readonly #typingStores = new Map<Id, WritableStore<Id[]>>();
   readonly #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #calls = new Map<string, { resolve: (v: unknown) => void; reject: (e: PerchError) => void }>();
+  readonly #calls = new Map<string, { resolve: (v: unknown) => void; reject: (e: PerchError) => void; here: () => void }>();
   #cache: CacheStore = memoryStore();
   #pending: Array<{ changes: Change[]; done: () => void }> = [];
   #writing = false;
@@ -299,6 +299,9 @@ export class PerchClient {
       this.#calls.set(id, {
         resolve: (v) => (clearTimeout(timer), resolve(v as Awaited<ReturnType<LeaderCommands[N]>>)),
         reject: (e) => (clearTimeout(timer), reject(e)),
+        // Should this tab become the leader before an answer comes (no tab led when it was sent,
+        // or the leader closed), it runs the call itself.
+        here: () => (clearTimeout(timer), this.#command(name, ...args).then(resolve, reject)),
       });
       tabs.send({ t: 'call', id, method: name, args });
     }) as ReturnType<LeaderCommands[N]>;
@@ -467,6 +470,10 @@ export class PerchClient {
     this.#leader = true;
     this.#connector.transition({ leader: true });
     this.#connector.start();
+    for (const [id, call] of this.#calls) {
+      this.#calls.delete(id);
+      call.here();
+    }
   }
 
   /** After connecting: identity, roster, resume, then flush the outbox and refresh the feed. */
