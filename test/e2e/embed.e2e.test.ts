@@ -125,6 +125,15 @@ describe('script-tag embed against a real server', { timeout: 180_000 }, () => {
   it('a status posted on one page appears in the other’s feed', async () => {
     const alice = await person('alice');
     const dana = await person('dana'); // everyone follows Alice
+    // Each page's feed loads its first page (a page's only tab asks while it becomes the leader).
+    for (const page of [alice.page, dana.page]) {
+      await until(
+        async () => (await deepTexts(page, 'perch-feed', '[part~=post]')).length > 0 && !(await deepTexts(page, 'perch-feed', '.end'))[0]?.includes('Loading'),
+        'the feed’s first page loads',
+        10_000,
+      );
+      assert.deepEqual(await deepTexts(page, 'perch-feed', '.end .err'), [], 'the feed loaded without an error');
+    }
     const status = `Cupping at four today ${tag()}`;
     const box = await deep(alice.page, 'perch-status-box', 'textarea');
     await box.type(status);
