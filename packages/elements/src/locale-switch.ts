@@ -30,6 +30,11 @@ export async function switchPerchLocale(locale: PerchLocale, loadLocale: (locale
       { cause: error },
     );
   }
-  await controls.setLocale(locale);
-  setFormatLocale(locale === 'en' ? undefined : locale);
+  // Before the switch, which re-renders the components; back to the current one should it fail.
+  const format = (to: string) => setFormatLocale(to === 'en' ? undefined : to);
+  format(locale);
+  await controls.setLocale(locale).catch((error: unknown) => {
+    format(controls!.getLocale());
+    throw error;
+  });
 }

@@ -46,7 +46,7 @@ class Probe extends PerchElement {
   readonly store = new StoreController(this, (client) => (client as FakeClient).fake);
   content: TemplateResult | string = '';
   protected override render() {
-    return html`<p class="row"><span class="first">${this.store.value ?? 'none'}</span><span class="second">${showLabel('online')}</span></p>
+    return html`<p class="row"><span class="first">${this.store.value ?? 'none'}</span><span class="second">${showLabel('online')}</span><span class="ago">${ago(Date.now() - 5 * 60_000)}</span></p>
       <a href="https://example.com/" target="_blank" rel="noopener noreferrer">link</a>${this.content}`;
   }
 }
@@ -313,9 +313,11 @@ describe('infrastructure', () => {
       await setPerchLocale('zh-Hans');
       await probe.updateComplete;
       expect($(probe, '.second').textContent).to.equal('在线');
+      expect($(probe, '.ago').textContent, 'the re-render formats times in the new locale').to.equal('5分钟前');
       await setPerchLocale('ar');
       await probe.updateComplete;
       expect($(probe, '.second').textContent).to.equal('متصل');
+      expect($(probe, '.ago').textContent).to.match(/^قبل .* دقائق$/);
       expect(ago(Date.now() - 5 * 60_000), 'Intl follows the locale').to.match(/^قبل .* دقائق$/);
       await setPerchLocale('en');
       await probe.updateComplete;
