@@ -68,3 +68,21 @@ test('retries back off while the server stays down, then recover', async () => {
   hub.setOffline(false);
   await until(() => alice.status.get().state === 'online' && alice.status.get().attempt === 0, 'back online');
 });
+
+test('your own presence is known at each connection and follows setPresence, invisible included', async () => {
+  const hub = createHub();
+  const alice = clientFor(hub, 'alice');
+  clients.push(alice);
+  await alice.connect();
+  assert.equal(alice.presence('alice')?.show, 'online');
+  await alice.setPresence({ show: 'invisible', status: 'Heads down' });
+  assert.deepEqual(alice.presence('alice'), { userId: 'alice', show: 'invisible', status: 'Heads down' });
+  await alice.disconnect();
+  // A later page (another device: a fresh cache) learns it from the roster.
+  await freshIndexedDb();
+  const again = clientFor(hub, 'alice');
+  clients.push(again);
+  await again.connect();
+  assert.deepEqual(again.presence('alice'), { userId: 'alice', show: 'invisible', status: 'Heads down' });
+  assert.equal(again.roster.get().some((entry) => entry.user.id === 'alice'), false, 'you are not your own contact');
+});

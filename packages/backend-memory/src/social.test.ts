@@ -36,8 +36,9 @@ describe('presence', () => {
     await tick();
     assert.deepEqual(bob.events.of('presence').at(-1), { userId: 'alice', show: 'offline', lastSeen: 6_000 });
     const roster = await bob.conn.roster();
-    assert.deepEqual(roster.presence, [{ userId: 'alice', show: 'offline', lastSeen: 6_000 }]);
+    assert.deepEqual(roster.presence, [{ userId: 'alice', show: 'offline', lastSeen: 6_000 }, { userId: 'bob', show: 'online' }], 'each contact, then your own');
     assert.deepEqual(alice2.events.of('presence').at(-1), { userId: 'alice', show: 'invisible', status: 'secret' });
+    assert.deepEqual((await alice2.conn.roster()).presence.at(-1), { userId: 'alice', show: 'invisible', status: 'secret' }, 'your own as chosen');
     // Closing every connection while invisible changes nothing others can see.
     const seen = bob.events.of('presence').length;
     now = 9_000;
@@ -45,7 +46,7 @@ describe('presence', () => {
     alice2.conn.close();
     await tick();
     assert.equal(bob.events.of('presence').length, seen);
-    assert.deepEqual((await bob.conn.roster()).presence, [{ userId: 'alice', show: 'offline', lastSeen: 6_000 }]);
+    assert.deepEqual((await bob.conn.roster()).presence, [{ userId: 'alice', show: 'offline', lastSeen: 6_000 }, { userId: 'bob', show: 'online' }]);
   });
 
   it('goes offline with lastSeen when the last connection closes, and online again on connect', async () => {
@@ -53,7 +54,7 @@ describe('presence', () => {
     const { hub, connect } = world({ now: () => now });
     hub.addContact('bob', 'alice');
     const bob = await connect('bob');
-    assert.deepEqual((await bob.conn.roster()).presence, [{ userId: 'alice', show: 'offline' }]);
+    assert.deepEqual((await bob.conn.roster()).presence, [{ userId: 'alice', show: 'offline' }, { userId: 'bob', show: 'online' }]);
     const alice = await connect('alice');
     const alice2 = await connect('alice');
     await tick();
@@ -68,7 +69,7 @@ describe('presence', () => {
     assert.deepEqual(bob.events.of('presence').at(-1), { userId: 'alice', show: 'offline', lastSeen: 3_000 });
     assert.equal(hub.connectionCount('alice'), 0);
     const roster = await bob.conn.roster();
-    assert.deepEqual(roster.presence, [{ userId: 'alice', show: 'offline', lastSeen: 3_000 }]);
+    assert.deepEqual(roster.presence, [{ userId: 'alice', show: 'offline', lastSeen: 3_000 }, { userId: 'bob', show: 'online' }]);
   });
 });
 
@@ -81,7 +82,7 @@ describe('contacts, directory and profiles', () => {
     await connect('carol');
     const roster = await alice.conn.roster();
     assert.deepEqual(roster.contacts, [{ user: { id: 'bob', name: 'Bob' }, groups: ['Friends'] }]);
-    assert.deepEqual(roster.presence, [{ userId: 'bob', show: 'offline' }]);
+    assert.deepEqual(roster.presence, [{ userId: 'bob', show: 'offline' }, { userId: 'alice', show: 'online' }]);
     const added = await alice.conn.addContact({ userId: 'carol', groups: ['Work'] });
     assert.deepEqual(added, { user: { id: 'carol', name: 'Carol' }, groups: ['Work'] });
     await alice.conn.removeContact('bob');
@@ -93,7 +94,7 @@ describe('contacts, directory and profiles', () => {
     assert.deepEqual(alice2.events.of('presence').at(-1), { userId: 'carol', show: 'online' });
     const after = await alice.conn.roster();
     assert.deepEqual(after.contacts.map((contact) => contact.user.id), ['carol']);
-    assert.deepEqual(after.presence, [{ userId: 'carol', show: 'online' }]);
+    assert.deepEqual(after.presence, [{ userId: 'carol', show: 'online' }, { userId: 'alice', show: 'online' }]);
     const error = await alice.conn.addContact({ userId: 'ghost', groups: [] }).catch((e: unknown) => e);
     assert.ok(error instanceof PerchError && error.code === 'not_found');
   });

@@ -78,7 +78,7 @@ export class SocialService {
     this.hub.emitTo([userId], () => ({ type: 'presence', presence: this.presenceFor(userId, userId) }), origin);
   }
 
-  /** The user's contacts and the presence of each, as the user sees it. */
+  /** The user's contacts and the presence of each, as the user sees it, then the user's own (as chosen). */
   roster(userId: Id): { contacts: Contact[]; presence: Presence[] } {
     const contacts: Contact[] = [];
     const presence: Presence[] = [];
@@ -88,6 +88,7 @@ export class SocialService {
       contacts.push({ user: structuredClone(user), groups: [...groups] });
       presence.push(this.presenceFor(userId, contactId));
     }
+    presence.push(this.presenceFor(userId, userId));
     return { contacts, presence };
   }
 

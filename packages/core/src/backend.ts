@@ -131,7 +131,7 @@ export interface BackendConnection {
   markRead(input: { conversationId: Id; seq: number }): Promise<void>;
   markDelivered(input: { conversationId: Id; seq: number }): Promise<void>;
   setTyping(input: { conversationId: Id; on: boolean }): Promise<void>;
-  /** The user's contacts and their current presence. */
+  /** The user's contacts and their current presence, and the user's own presence as chosen. */
   roster(): Promise<{ contacts: Contact[]; presence: Presence[] }>;
   addContact(input: { userId: Id; groups: string[] }): Promise<Contact>;
   removeContact(userId: Id): Promise<void>;

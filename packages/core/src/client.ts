@@ -211,6 +211,14 @@ export class PerchClient {
     return store;
   }
 
+  /**
+   * The last known presence of a contact, or your own as you chose it (`invisible` included);
+   * undefined when unknown. Changes come with the `roster` store's.
+   */
+  presence(userId: Id): Presence | undefined {
+    return this.#view.presence.get(userId);
+  }
+
   /** Who is typing in a conversation right now. */
   typing(conversationId: Id): ReadableStore<Id[]> {
     let store = this.#typingStores.get(conversationId);

@@ -136,8 +136,8 @@ test('a visitor only reaches its own conversations: someone else’s is forbidde
   await assert.rejects(visitor.request('feed', { source: { kind: 'home' }, limit: 10 }), forbidden);
   await assert.rejects(visitor.request('profile', { userId: 'alice' }), { code: 'not_found' });
   assert.deepEqual(await visitor.request('conversations', {}), []);
-  assert.deepEqual(await visitor.request('roster', {}), { contacts: [], presence: [] });
   const visitorId = (visitor.welcome.session as { user: User }).user.id;
+  assert.deepEqual(await visitor.request('roster', {}), { contacts: [], presence: [{ userId: visitorId, show: 'online' }] });
   await assert.rejects(alice.request('openDirect', { userId: visitorId }), { code: 'not_found' }, 'visitors cannot be reached until support chat exists');
 });
 

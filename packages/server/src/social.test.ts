@@ -53,6 +53,7 @@ test('presence: watchers see online, away with a status, invisible as offline, a
   assert.ok((hidden.lastSeen ?? 0) >= beforeInvisible, 'with a plausible lastSeen');
   assert.equal((await bob2.event<Presence>('presence')).show, 'invisible', 'the user sees their own choice');
   assert.equal((await alice.request('roster', {})).presence.find((p) => p.userId === 'bob')?.show, 'offline');
+  assert.deepEqual((await bob2.request('roster', {})).presence.find((p) => p.userId === 'bob'), { userId: 'bob', show: 'invisible' }, 'the roster ends with your own presence, as chosen');
 
   await disconnect(bob1, bob2);
   assert.deepEqual(await alice.eventsAfter('presence', 50), [], 'an invisible user leaving changes nothing others see');
@@ -82,7 +83,7 @@ test('contacts: added with groups, refiled, removed; each change reaches the own
   await carol1.request('addContact', { userId: 'dave', groups: ['Work'] });
   const roster = await carol2.request('roster', {});
   assert.deepEqual(roster.contacts, [{ user: { id: 'dave', name: 'Dave' }, groups: ['Work'] }]);
-  assert.equal(roster.presence.length, 1);
+  assert.deepEqual(roster.presence.map((p) => p.userId), ['dave', 'carol'], 'each contact’s presence, then your own');
   assert.equal(roster.presence[0]?.show, 'offline');
   assert.equal(typeof roster.presence[0]?.lastSeen, 'number', 'dave signed in and out before: last seen then');
 

@@ -62,12 +62,14 @@ export class SocialService {
 
   // ---- contacts, directory, profiles
 
-  /** The caller's contacts and the presence of each, as the caller sees it. */
+  /** The caller's contacts and the presence of each, as the caller sees it, then the caller's own (as chosen). */
   async roster(caller: Caller): Promise<Commands['roster']['result']> {
-    const contacts = await this.deps.storage.listContacts(caller.user.id);
+    const me = caller.user.id;
+    const contacts = await this.deps.storage.listContacts(me);
     const ids = contacts.map((contact) => contact.user.id);
-    const stored = await this.deps.storage.getPresence(ids);
+    const stored = await this.deps.storage.getPresence([...ids, me]);
     const presence = ids.map((id) => this.publicView(id, stored.get(id) ?? { show: 'online' }));
+    presence.push(this.selfView(me, stored.get(me) ?? { show: 'online' }));
     return { contacts, presence };
   }
 
