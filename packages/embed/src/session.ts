@@ -32,7 +32,8 @@ const MENTIONS_PAGE = 50;
 
 /**
  * Fetches a token from the site's backend with the page's cookies. The answer is JSON
- * `{ "token": "…" }` or the token as plain text. A 401/403 means "not signed in on the site".
+ * `{ "token": "…" }` or the token as plain text. A 401/403 means "not signed in on the site";
+ * any other 4xx but 408 and 429 is refused for good too.
  */
 export async function fetchToken(url: string, fetcher: typeof fetch = fetch): Promise<Auth> {
   let response: Response;
@@ -41,8 +42,13 @@ export async function fetchToken(url: string, fetcher: typeof fetch = fetch): Pr
   } catch (error) {
     throw new PerchError('unavailable', `Perch could not reach the token URL ${url}: ${(error as Error).message}`);
   }
-  if (response.status === 401 || response.status === 403) {
-    throw new PerchError('unauthorized', `The token URL ${url} answered ${response.status}: the visitor is not signed in on this site.`);
+  const status = response.status;
+  if (status === 401 || status === 403) {
+    throw new PerchError('unauthorized', `The token URL ${url} answered ${status}: the visitor is not signed in on this site.`);
+  }
+  // Another 4xx (404: a wrong URL or an unknown person) would be refused again on every retry.
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    throw new PerchError('unauthorized', `The token URL ${url} answered ${status}, so Perch cannot sign in: check the URL and what it answers for this visitor.`);
   }
   if (!response.ok) throw new PerchError('unavailable', `The token URL ${url} answered ${response.status}.`);
   const body = (await response.text()).trim();
