@@ -84,6 +84,8 @@ export function chatWindowsClass({ msg, str, css, html, ifDefined, PerchElement,
           border-start-start-radius: var(--_r); border-start-end-radius: var(--_r); }
         h2 { all: unset; flex: 1; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
         header button { background: none; border: 0; color: inherit; padding: 2px 8px; line-height: 1.2; }
+        /* The ring's usual accent colour is the title bar's own: it would not show. */
+        header button:focus-visible { outline-color: currentColor; }
         perch-chat-pane { block-size: min(var(--perch-window-height, 28em), calc(100vh - 64px)); border-radius: 0; }
       `,
     ];

@@ -4,6 +4,7 @@
  */
 import { memoryBackend, type MemoryHub } from '@perch/backend-memory';
 import { createClient, type AuthSource } from '@perch/core';
+import { sendKeys } from '@web/test-runner-commands';
 import { expect } from 'chai';
 import { createHub } from '../../../test/shared/hub.js';
 import { installPerch, type PerchApi } from './api.js';
@@ -178,6 +179,54 @@ describe('@perch/embed: the Perch() API', function () {
     perch('open', { conversation: direct(hub) });
     expect(own.getAttribute('conversation')).to.equal(direct(hub));
     expect(own.hasAttribute('with')).to.equal(false);
+  });
+
+  it('Escape that cancels an edit in a chat window leaves the window open; the next one closes it', async () => {
+    hub.injectMessage(direct(hub), 'alice', 'tpyo');
+    perch = install()!;
+    await perch('boot', { token: hub.token('alice'), server: 'ws://chat.example/' });
+    perch('open', 'bob');
+    // (Earlier tests' installs leave their windows elements in the page: find this one's.)
+    const mine = () => [...document.querySelectorAll<PerchChatWindows>('perch-chat-windows')].find((w) => JSON.stringify(w.openChats) === '[{"with":"bob"}]');
+    await until(mine, 'the window opens');
+    const windows = mine()!;
+    await until(() => windows.shadowRoot!.querySelector('perch-chat-pane')?.shadowRoot!.querySelector('.act'), 'the message with Edit');
+    const pane = windows.shadowRoot!.querySelector('perch-chat-pane')!;
+    const composer = pane.shadowRoot!.querySelector('textarea')!;
+    await until(() => pane.shadowRoot!.activeElement === composer, 'the composer has focus');
+    await sendKeys({ press: 'ArrowUp' });
+    expect([composer.value, composer.getAttribute('aria-label')]).to.deep.equal(['tpyo', 'Edit your message']);
+    await sendKeys({ press: 'Escape' });
+    expect(composer.value).to.equal('');
+    expect(windows.openChats, 'the window stays open').to.deep.equal([{ with: 'bob' }]);
+    await sendKeys({ press: 'Escape' });
+    expect(windows.openChats).to.deep.equal([]);
+  });
+
+  it('a window’s Minimise and Close show a focus ring that stands out from the title bar', async () => {
+    perch = install()!;
+    await perch('boot', { token: hub.token('alice'), server: 'ws://chat.example/' });
+    const conversation = direct(hub);
+    perch('open', { conversation });
+    const mine = () => [...document.querySelectorAll<PerchChatWindows>('perch-chat-windows')].find((w) => w.openChats.some((t) => 'conversation' in t && t.conversation === conversation));
+    await until(mine, 'the window opens');
+    const windows = mine()!;
+    const header = () => windows.shadowRoot!.querySelector('header')!;
+    await until(() => windows.shadowRoot!.activeElement?.localName === 'perch-chat-pane', 'the window has focus');
+    // Shift+Tab from the composer, past the log, to Close and then Minimise.
+    const seen: string[] = [];
+    for (let i = 0; i < 6 && seen.length < 2; i++) {
+      await sendKeys({ down: 'Shift' });
+      await sendKeys({ press: 'Tab' });
+      await sendKeys({ up: 'Shift' });
+      const button = windows.shadowRoot!.activeElement;
+      if (button?.parentElement !== header()) continue;
+      const style = getComputedStyle(button);
+      expect(button.matches(':focus-visible')).to.equal(true);
+      expect([style.outlineStyle, style.outlineColor === getComputedStyle(header()).backgroundColor], button.getAttribute('aria-label')!).to.deep.equal(['solid', false]);
+      seen.push(button.getAttribute('aria-label')!);
+    }
+    expect(seen).to.deep.equal(['Close', 'Minimise']);
   });
 
   it('identify switches the signed-in person; shutdown signs out and empties every component', async () => {

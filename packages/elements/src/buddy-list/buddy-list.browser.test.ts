@@ -105,6 +105,19 @@ describe('<perch-buddy-list>', () => {
     expect(rows(element).filter((row) => row.tabIndex === 0).map((row) => row.querySelector('.name')!.textContent)).to.deep.equal(['Bob Builder']);
   });
 
+  it('draws the focus ring of a row inside the scroller, where it is not clipped', async () => {
+    const { element } = await scene();
+    $(element, 'input').focus();
+    await press('Tab');
+    const row = focused()!;
+    const style = getComputedStyle(row);
+    expect(style.outlineStyle).to.equal('solid');
+    const out = parseFloat(style.outlineOffset) + parseFloat(style.outlineWidth);
+    const ring = row.getBoundingClientRect();
+    const box = $(element, '.v').getBoundingClientRect();
+    expect([ring.left - out >= box.left, ring.right + out <= box.right, ring.top - out >= box.top]).to.deep.equal([true, true, true]);
+  });
+
   it('filters as you type, and ↓ moves from the search field into the list', async () => {
     const { element } = await scene();
     $(element, 'input').focus();

@@ -5,7 +5,7 @@ import { unsafeCSS } from 'lit';
 export const styles = unsafeCSS(`
 :host{--_h:var(--perch-height,30em)}
 input{margin:var(--_s)}
-.r{padding:4px var(--_s);padding-inline-start:calc(var(--_s)*3);cursor:pointer;flex-wrap:wrap;gap:0 6px}
+.r{padding:4px var(--_s);padding-inline-start:calc(var(--_s)*3);cursor:pointer;flex-wrap:wrap;gap:0 6px;outline-offset:-2px}
 .r:hover,.r:focus{background:var(--_sf)}
 .r[aria-level="1"]{padding-inline-start:var(--_s);font-weight:600}
 .r[aria-level="1"]::before{content:'▾';inline-size:1em}

@@ -137,6 +137,26 @@ describe('<perch-chat-pane>', () => {
     retry.focus();
     await press('Enter');
     await until(() => /^(Sent|Delivered|Read)/.test(states(element).at(-1)!), 'sent after retry');
+    expect(focused()?.getAttribute('role'), 'the focus stays in the log, not lost with the button').to.equal('log');
+  });
+
+  it('keeps the focus on the same message’s button while new messages move the rendered window', async () => {
+    const { id, alice } = await scene();
+    for (let i = 0; i < 40; i++) alice.send(id, `mine ${i}`);
+    const element = await pane(alice, { conversation: id });
+    const owner = () => focused()?.closest('[part=message]')?.querySelector('[part=bubble]')!.textContent;
+    await until(() => bubbles(element).includes('mine 39') && $$(element, '.act').length > 20, 'all sent');
+    await settled(element);
+    $$(element, '.act').at(-1)!.focus();
+    expect([focused()?.textContent, owner()]).to.deep.equal(['Delete', 'mine 39']);
+    for (let i = 40; i < 50; i++) alice.send(id, `mine ${i}`);
+    await until(() => bubbles(element).includes('mine 49'), 'the new messages show');
+    await settled(element);
+    expect([focused()?.textContent, owner()]).to.deep.equal(['Delete', 'mine 39']);
+    const target = alice.messages(id).get().find((m) => m.text === 'mine 39')!.clientId;
+    await press('Enter');
+    await until(() => alice.messages(id).get().some((m) => m.deleted), 'a message deleted');
+    expect(alice.messages(id).get().filter((m) => m.deleted).map((m) => m.clientId)).to.deep.equal([target]);
   });
 
   it('edits and deletes your messages; ↑ edits the last, Escape cancels', async () => {

@@ -218,6 +218,8 @@ export class PerchChatPane extends PerchElement {
       event.preventDefault();
       this.#submit();
     } else if (event.key === 'Escape' && this.#editing) {
+      // Handled: a surrounding dialog (a chat window) must not close too.
+      event.preventDefault();
       this.#editing = undefined;
       field.value = '';
       this.requestUpdate();

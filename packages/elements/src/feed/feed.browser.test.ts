@@ -87,6 +87,22 @@ describe('<perch-feed>', () => {
     expect(articles(element).filter((a) => a.tabIndex === 0)).to.deep.equal([articles(element)[1]]);
   });
 
+  it('Tab goes through the posts’ buttons in order while the rendered window moves', async () => {
+    const { alice } = await scene(60);
+    const element = await feed(alice);
+    $$(element, 'article button')[0]!.focus();
+    const seen: string[] = [];
+    for (let i = 0; i < 40 && focused()?.closest('article'); i++) {
+      await press('Tab');
+      await frame();
+      await element.updateComplete;
+      seen.push(`${focused()?.textContent?.trim()} ${focused()?.closest('article')?.querySelector('.t')!.textContent}`);
+    }
+    // 30 posts (59 to 30) are loaded: Like and Reply of each, newest first, none skipped.
+    const expected = Array.from({ length: 40 }, (_, i) => `${i % 2 ? 'Like' : 'Reply'} post ${59 - Math.ceil(i / 2)}`);
+    expect(seen).to.deep.equal(expected);
+  });
+
   it('loads older pages as you scroll down, busy while loading', async () => {
     const { hub, alice } = await scene(80);
     const element = await feed(alice);
@@ -128,6 +144,7 @@ describe('<perch-feed>', () => {
     await element.updateComplete;
     await press('Escape');
     expect(element.shadowRoot!.querySelector('textarea')).to.equal(null);
+    expect(focused() === articles(element)[0], 'the focus goes back to the post').to.equal(true);
   });
 
   it('shows one person’s posts, or the posts that mention you', async () => {

@@ -35,6 +35,8 @@ export class Virtualizer implements ReactiveController {
   active = -1;
   #activeKey: string | undefined;
   #focusPending = false;
+  /** Where the focus was before the render: in the item (-1) or its `n`th descendant; else undefined. */
+  #inner: number | undefined;
   readonly #host: ReactiveElement;
   readonly #estimate: number;
   readonly #stick: boolean;
@@ -161,6 +163,9 @@ export class Virtualizer implements ReactiveController {
     const el = this.#el;
     this.#anchor = undefined;
     if (!el) return;
+    const focused = (this.#host.renderRoot as ShadowRoot).activeElement;
+    const at = this.#list!.children[this.indexOf(focused) - this.start];
+    this.#inner = at && [...at.querySelectorAll('*')].indexOf(focused!);
     for (const child of this.#list!.children as HTMLCollectionOf<HTMLElement>) {
       const bottom = child.offsetTop + child.offsetHeight - el.scrollTop;
       if (bottom > 0) {
@@ -202,11 +207,16 @@ export class Virtualizer implements ReactiveController {
       this.#heights.set(key, (child as HTMLElement).offsetHeight);
       this.#resized.observe(child);
     }
-    const focused = (this.#host.renderRoot as ShadowRoot).activeElement;
+    // Rendering is positional: when the window moves, the focus follows its item (or the same
+    // control in it) to where that item is rendered now. Removed from under the reader (a Retry
+    // that did its job), it goes to the item, or to the list when items take no focus.
+    const root = this.#host.renderRoot as ShadowRoot;
     const item = list.children[this.active - this.start] as HTMLElement | undefined;
-    if (item && (this.#focusPending || (focused?.parentElement === list && focused !== item))) {
+    const inner = this.#inner;
+    if (item && (this.#focusPending || (inner !== undefined && !item.contains(root.activeElement)))) {
+      if (!this.#focusPending) (item.querySelectorAll('*')[inner!] as HTMLElement | undefined)?.focus({ preventScroll: true });
+      if (!item.contains(root.activeElement)) (item.tabIndex ? list : item).focus({ preventScroll: true });
       this.#focusPending = false;
-      item.focus({ preventScroll: true });
     }
     if (this.#stick && this.#atEnd) {
       el.scrollTop = el.scrollHeight;

@@ -113,6 +113,21 @@ describe('<perch-status-box>', () => {
     await until(() => $(element, '[part=state]').textContent === 'Posted.', 'posted after reconnecting');
   });
 
+  it('says when a post failed; Retry by keyboard posts it and gives the focus back to the field', async () => {
+    const hub = seededHub();
+    const client = await connected(hub);
+    const element = await box(client);
+    hub.rejectMessages(() => 'forbidden');
+    await fill(element, 'will fail once');
+    $(element, '[part=post-button]').click();
+    await until(() => $(element, '[part=state]').textContent!.startsWith('Not posted.'), 'failed');
+    hub.rejectMessages(undefined);
+    $(element, '[part=state] button').focus();
+    await press('Enter');
+    await until(() => $(element, '[part=state]').textContent === 'Posted.', 'posted after retry');
+    expect(focused()?.localName, 'not lost with the Retry button').to.equal('textarea');
+  });
+
   it('sets presence and the personal message, by keyboard', async () => {
     const hub = seededHub();
     const alice = await connected(hub);

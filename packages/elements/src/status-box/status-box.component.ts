@@ -88,7 +88,7 @@ export class PerchStatusBox extends PerchElement {
         !last
           ? this.#note
           : last.state === 'failed'
-            ? html`<span class="err">${msg('Not posted.')}</span> <button @click=${() => this.perch?.retry(last.clientId)}>${msg('Retry')}</button>`
+            ? html`<span class="err">${msg('Not posted.')}</span> <button @click=${() => this.#retry(last)}>${msg('Retry')}</button>`
             : last.state === 'sent'
               ? msg('Posted.')
               : offline
@@ -128,6 +128,12 @@ export class PerchStatusBox extends PerchElement {
       this.#note = problem(error);
     }
     this.requestUpdate();
+  }
+
+  /** Retries a failed post; the button goes away with the failure, so the focus goes back to the field. */
+  #retry(post: Post): void {
+    this.perch?.retry(post.clientId);
+    this.renderRoot.querySelector('textarea')!.focus();
   }
 
   async #presence(): Promise<void> {
