@@ -168,6 +168,12 @@ describe('<perch-buddy-list>', () => {
     expect($(element, '[role=tree]').getAttribute('aria-label')).to.equal('Directory');
     expect(names(element)).to.include.members(['R&D', 'Design', 'Support', 'Erin Hart', 'Bob Builder']);
     expect(names(element).indexOf('Erin Hart')).to.be.greaterThan(names(element).indexOf('Design'));
+    // You are in the directory too, with the presence you chose (you are no contact of your own).
+    const me = () => rows(element).find((row) => row.querySelector('.name')!.textContent === 'Alice Liddell');
+    await until(() => me()?.querySelector('.dot')?.getAttribute('data-show') === 'online', 'you show as online');
+    await alice.setPresence({ show: 'away', status: 'Back at 3' });
+    await until(() => me()?.querySelector('.dot')?.getAttribute('data-show') === 'away', 'and as you chose');
+    expect(me()!.textContent).to.contain('Back at 3');
   });
 
   it('renders 10,000 contacts with fewer than 400 elements, and End reaches the last', async () => {

@@ -99,7 +99,7 @@ export class PerchBuddyList extends PerchElement {
     const people =
       this.mode === 'directory'
         ? (this.#directory ?? [])
-            .map((user) => ({ user, presence: rosterEntry(client, user.id)?.presence ?? { userId: user.id, show: 'offline' as const }, groups: [user.department ?? ''] }))
+            .map((user) => ({ user, presence: rosterEntry(client, user.id)?.presence ?? client.presence(user.id) ?? { userId: user.id, show: 'offline' as const }, groups: [user.department ?? ''] }))
             .sort((a, b) => RANK[a.presence.show] - RANK[b.presence.show] || a.user.name.localeCompare(b.user.name))
         : (this.#roster.value ?? []);
     const groups = new Map<string, Row[]>();

@@ -124,6 +124,17 @@ describe('<perch-chat-pane>', () => {
     await until(() => $(element, '[part=typing]').textContent === 'Bob Builder is typing…', 'typing shown');
     bob.send(id, 'one more thing');
     await until(() => $(element, '[role=status].info').textContent === 'Bob Builder: one more thing', 'announced');
+
+    // Another conversation in the same pane: the old announcement goes, and its last message is no news.
+    const carolChat = await alice.openDirect('carol');
+    element.setAttribute('conversation', carolChat.id);
+    await until(() => $(element, '[role=log]').getAttribute('aria-label') === 'Messages with Carol Danvers', 'carol’s chat');
+    await element.updateComplete;
+    expect($(element, '[role=status].info').textContent).to.equal('');
+    element.setAttribute('conversation', id);
+    await until(() => bubbles(element).includes('one more thing'), 'back to bob’s chat');
+    await element.updateComplete;
+    expect($(element, '[role=status].info').textContent, 'switching back announces nothing').to.equal('');
   });
 
   it('shows a failed message with Retry, which sends it', async () => {

@@ -88,11 +88,14 @@ export class PerchChatPane extends PerchElement {
       client.openDirect(other).catch(() => (this.#opening = ''));
     }
     const conversation = this.#conversation();
-    if (conversation && this.#readAt?.[0] !== conversation.id) this.#readAt = [conversation.id, conversation.readSeq];
-    // Announce a new message from someone else. The log itself is not live: its rows are reused
-    // as the view moves, which a screen reader would read out as changes.
+    if (conversation && this.#readAt?.[0] !== conversation.id) {
+      this.#readAt = [conversation.id, conversation.readSeq];
+      this.#heard = this.#heardId = '';
+    }
+    // Announce a new message from someone else in this conversation. The log itself is not live:
+    // its rows are reused as the view moves, which a screen reader would read out as changes.
     const last = this.#messages.value?.at(-1);
-    if (last && last.clientId !== this.#heardId) {
+    if (last && last.conversationId === this.#id && last.clientId !== this.#heardId) {
       if (this.#heardId) this.#heard = last.senderId !== client?.user.get()?.id ? `${this.#name(client, last.senderId)}: ${last.text}` : '';
       this.#heardId = last.clientId;
     }

@@ -142,6 +142,20 @@ describe('<perch-status-box>', () => {
     await until(() => bob.roster.get().find((e) => e.user.id === 'alice')?.presence.status === 'In a meeting', 'the message');
   });
 
+  it('shows the presence you chose, also on a later page and when set elsewhere', async () => {
+    const hub = seededHub();
+    const first = await connected(hub);
+    await first.setPresence({ show: 'invisible', status: 'Heads down' });
+    // Another page of the same user: the roster brings the choice.
+    const alice = await connected(hub);
+    const element = await box(alice);
+    const shown = () => [$<HTMLSelectElement>(element, 'select').value, $<HTMLInputElement>(element, '#message').value];
+    await until(() => shown()[0] === 'invisible', 'the select shows invisible');
+    expect(shown()).to.deep.equal(['invisible', 'Heads down']);
+    await first.setPresence({ show: 'away', status: 'Lunch' });
+    await until(() => shown()[0] === 'away' && shown()[1] === 'Lunch', 'a change made on the other page shows here');
+  });
+
   it('has no axe violations, mirrors under dir="rtl" and takes theme tokens', async () => {
     const element = await box(await connected(seededHub()));
     await fill(element, 'x');

@@ -50,6 +50,8 @@ export class PerchStatusBox extends PerchElement {
   readonly #user = new StoreController(this, (client) => client.user);
   readonly #status = new StoreController(this, (client) => client.status);
   readonly #timeline = new StoreController(this, (client) => client.timeline);
+  // Your own presence changes come with the roster's.
+  readonly #roster = new StoreController(this, (client) => client.roster);
   #text = '';
   #draftKey = '';
   #last: Post | undefined;
@@ -74,6 +76,7 @@ export class PerchStatusBox extends PerchElement {
     const over = count > this.limit;
     const last = this.#last && (this.#timeline.value?.find((p) => p.clientId === this.#last!.clientId) ?? this.#last);
     const offline = this.#status.value?.state !== 'online';
+    const own = this.#roster.value && this.perch?.presence(this.#user.value?.id ?? '');
     return html`<label class="sr" for="text">${msg('Your status update')}</label>
       <textarea id="text" part="textarea" placeholder=${msg('What’s happening?')} aria-describedby="count" .value=${this.#text}
         @input=${this.#input} @keydown=${this.#keydown}></textarea>
@@ -97,8 +100,8 @@ export class PerchStatusBox extends PerchElement {
       }</p>
       <div class="row" part="presence">
         <label for="show">${msg('Show me as')}</label>
-        <select id="show" @change=${this.#presence}>${SHOWS.map((show) => html`<option value=${show}>${showLabel(show)}</option>`)}</select>
-        <input id="message" maxlength="280" aria-label=${msg('Personal message')} placeholder=${msg('Personal message')} @change=${this.#presence}>
+        <select id="show" @change=${this.#presence}>${SHOWS.map((show) => html`<option value=${show} .selected=${show === (own?.show ?? 'online')}>${showLabel(show)}</option>`)}</select>
+        <input id="message" maxlength="280" aria-label=${msg('Personal message')} placeholder=${msg('Personal message')} .value=${own?.status ?? ''} @change=${this.#presence}>
       </div>`;
   }
 
