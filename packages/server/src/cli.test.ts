@@ -50,7 +50,7 @@ test('--help, a dev token, and clear errors for bad command lines', async () => 
     assert.ok(help.stdout.includes(flag), `--help documents ${flag}`);
   }
   assert.equal(tokenHelp.code, 0, tokenHelp.stderr);
-  assert.match(tokenHelp.stdout, /Token options:\n  --sub ID --name NAME/);
+  assert.match(tokenHelp.stdout, /Token options:\n {2}--sub ID --name NAME/);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /--prot/);
   assert.equal(noSecret.code, 2);
