@@ -69,6 +69,19 @@ describe('<perch-feed>', () => {
     expect(focused()?.localName).to.equal('article');
   });
 
+  it('shows your new post whole when you are reading from the top', async () => {
+    const { alice } = await scene(40);
+    const element = await feed(alice);
+    await until(() => texts(element)[0] === 'post 39', 'the newest first');
+    alice.post('my own news');
+    await until(() => texts(element)[0] === 'my own news', 'own post on top');
+    for (let i = 0; i < 3; i++) {
+      await frame();
+      await element.updateComplete;
+    }
+    expect($(element, '.v').scrollTop).to.equal(0);
+  });
+
   it('moves between posts with Page Down / Page Up', async () => {
     const { alice } = await scene();
     const element = await feed(alice);

@@ -166,6 +166,9 @@ export class Virtualizer implements ReactiveController {
     const focused = (this.#host.renderRoot as ShadowRoot).activeElement;
     const at = this.#list!.children[this.indexOf(focused) - this.start];
     this.#inner = at && [...at.querySelectorAll('*')].indexOf(focused!);
+    // A list read from its very top shows what is added above (the chat, at its top to load
+    // older messages, keeps them in place).
+    if (!this.#stick && !el.scrollTop) return;
     for (const child of this.#list!.children as HTMLCollectionOf<HTMLElement>) {
       const bottom = child.offsetTop + child.offsetHeight - el.scrollTop;
       if (bottom > 0) {
