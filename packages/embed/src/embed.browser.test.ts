@@ -57,7 +57,7 @@ describe('@perch/embed: the Perch() API', function () {
     perch = undefined;
     delete (window as PerchWindow).Perch;
     for (const undo of cleanup.splice(0)) undo();
-    document.querySelector('perch-chat-windows')?.remove();
+    for (const windows of document.querySelectorAll('perch-chat-windows')) windows.remove();
     output.restore();
   });
 
