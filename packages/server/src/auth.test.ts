@@ -8,8 +8,10 @@ import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import { CLOSE, MAX_FRAME_BYTES, MAX_TEXT_LENGTH, type User } from '@perch/protocol';
 import { mintToken } from './auth.js';
-import { inProcess, SECRET, TestClient, token, type Frame } from './harness.test.util.js';
+import { inProcess, SECRET, sleep, TestClient, token, type Frame } from './harness.test.util.js';
 import type { RunningServer } from './server.js';
+import { openSqliteStorage } from './storage/sqlite.js';
+import type { Storage } from './storage/storage.js';
 
 let server: RunningServer;
 const clients: TestClient[] = [];
@@ -118,6 +120,43 @@ test('a visitor gets an opaque token, comes back with it, and is refused once it
   assert.equal((await first.closed).code, CLOSE.unauthorized, 'open connections of a revoked visitor are closed');
   assert.equal((await again.closed).code, CLOSE.unauthorized);
   await refused({ visitor: { token: session.visitorToken } }, /revoked/);
+});
+
+test('a visit ended while that visitor is signing in again closes the new connection too, and serves it nothing', async () => {
+  // The token lookup of the sign-in is held back until the revocation is done: the lookup found a
+  // valid token, but the connection it opens must not outlive the revocation.
+  const storage = openSqliteStorage(':memory:', { log: () => undefined });
+  let hold: Promise<void> | undefined;
+  const held: Storage = {
+    ...storage,
+    findVisitor: async (hash) => {
+      const found = await storage.findVisitor(hash);
+      await hold;
+      return found;
+    },
+  };
+  const local = await inProcess({ storage: held });
+  try {
+    const first = await TestClient.signIn(local.url, { visitor: { name: 'Guest' } });
+    const session = first.welcome.session as { user: User; visitorToken: string };
+    let release = () => undefined as void;
+    hold = new Promise<void>((resolve) => (release = resolve));
+    const second = await TestClient.open(local.url);
+    second.send({ type: 'hello', v: 1, auth: { visitor: { token: session.visitorToken } } });
+    const queued = second.call('setPresence', { show: 'away', status: 'Still here' });
+    await sleep(50);
+    assert.equal(await local.revokeVisitor(session.user.id), 1);
+    release();
+    const closed = await Promise.race([second.closed, sleep(2000).then(() => ({ code: 'still open' }))]);
+    assert.equal(closed.code, CLOSE.unauthorized, 'the connection that was signing in is closed too');
+    assert.notEqual((await queued).type, 'res');
+    await sleep(50);
+    assert.equal((await storage.getPresence([session.user.id])).get(session.user.id)?.status, undefined, 'the request that waited for its sign-in did not run');
+    assert.equal((await first.closed).code, CLOSE.unauthorized);
+  } finally {
+    await local.close();
+    await storage.close();
+  }
 });
 
 test('a visitor only reaches its own conversations: someone else’s is forbidden, and so are directs, groups, the directory and the feed', async () => {

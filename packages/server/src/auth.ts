@@ -125,6 +125,15 @@ export class Authenticator {
     return 'token' in auth ? { user: await this.verifyToken(auth.token) } : this.visitor(auth.visitor, remoteAddress);
   }
 
+  /**
+   * False when the visitor token of a sign-in has been revoked since it was checked (a visit ended
+   * while the sign-in was in flight); always true for users of the site.
+   */
+  async isCurrent(signedIn: Authenticated): Promise<boolean> {
+    if (signedIn.visitorToken === undefined) return true;
+    return (await this.storage.findVisitor(hashVisitorToken(signedIn.visitorToken))) !== undefined;
+  }
+
   /** Forgets idle per-address buckets (called now and then by the server). */
   sweep(): void {
     this.visitorBuckets.sweep();

@@ -146,6 +146,30 @@ test('a client that stops reading is cut off, and the server’s memory stays fl
   }
 });
 
+test('an answer larger than the send buffer reaches a reader that reads: one member cannot cut the others off', async () => {
+  // A member fills a conversation with messages whose JSON is twice their length (quotes are
+  // escaped), and another adds you to groups; neither may make your history, conversation list or
+  // directory close your connection as a "slow consumer" — you read at once, the answer is just big.
+  const local = await inProcess({ maxBufferedBytes: 64 * 1024, connectionRate: { perSecond: 1000, burst: 1000 }, identityRate: { perSecond: 1000, burst: 1000 } });
+  try {
+    const victim = await TestClient.signIn(local.url, await token('victim'));
+    const spammer = await TestClient.signIn(local.url, await token('spammer'));
+    const direct = await spammer.request('openDirect', { userId: 'victim' });
+    for (let i = 0; i < 10; i++) {
+      await spammer.request('sendMessage', { conversationId: direct.id, clientId: `big-${i}`, text: '"'.repeat(10_000), createdAt: Date.now() });
+    }
+    for (let i = 0; i < 300; i++) await spammer.request('createGroup', { title: `Spam ${i} ${'x'.repeat(90)}`, members: ['victim'] });
+    victim.inbox.length = 0;
+    assert.equal((await victim.request('conversations', {})).length, 301, 'the whole list (about 90 KB) arrives');
+    const page = await victim.request('history', { conversationId: direct.id, limit: 10 });
+    assert.equal(page.messages.length, 10, 'the whole page (about 200 KB) arrives');
+    assert.equal(victim.ws.readyState, WebSocket.OPEN, 'and the reader stays connected');
+    for (const client of [victim, spammer]) client.close();
+  } finally {
+    await local.close();
+  }
+});
+
 test('heartbeats drop a socket that stops answering pings, and keep the ones that answer', async () => {
   const local = await inProcess({ heartbeatMs: 100 });
   try {

@@ -105,8 +105,10 @@ export class Session {
   private protocolErrors = 0;
   private floodWindowStart = 0;
   private throttled = 0;
-  /** Set by {@link closeWhenAnswered}: further frames are ignored. */
+  /** Set by {@link closeWhenAnswered} and {@link kick}: further frames are ignored. */
   private closing = false;
+  /** Set by {@link kick}: requests already queued are not run either. */
+  private kicked = false;
   /** Received and not yet answered, in arrival order; answers leave in this order. */
   private readonly queue: Work[] = [];
   private drained: (() => void) | undefined;
@@ -162,15 +164,22 @@ export class Session {
     this.close(CLOSE.goingAway, 'The server is shutting down; reconnect in a moment.');
   }
 
-  /** Closes the connection with `code` (e.g. 4001 when a visitor's tokens were revoked). */
+  /**
+   * Closes the connection with `code` (e.g. 4001 when a visitor's tokens were revoked). Nothing it
+   * sent is served any more, not even while the closing handshake takes its time.
+   */
   kick(code: number, reason: string): void {
+    this.kicked = this.closing = true;
     this.close(code, reason);
   }
 
   /** Hands a serialised frame to the socket, or cuts the reader off when its buffer is full. */
   deliver(text: string): void {
     if (this.phase === 'closed' || this.cut) return;
-    if (this.ws.bufferedAmount + text.length > this.host.options.maxBufferedBytes) {
+    // Slow means more than the cap still waits for the reader when another frame comes. The frame
+    // in hand is not counted: one answer larger than the cap (a history page of long messages, a
+    // big directory) says nothing about the reader, and what is held stays under cap + one frame.
+    if (this.ws.bufferedAmount > this.host.options.maxBufferedBytes) {
       this.cutOff();
       return;
     }
@@ -318,12 +327,15 @@ export class Session {
     // Subscribing in the same tick as the welcome: no event can be missed or arrive before it.
     this.unsubscribe = this.host.fanout.subscribe(user.id, { connectionId: this.connectionId, deliver: (text) => this.deliver(text) });
     await this.host.social.connected(user.id);
+    // A visit ended while this sign-in was in flight found no connection of that visitor to close.
+    // The connection has its user now, so a later revocation finds it; this looks for an earlier one.
+    if (!(await this.host.authenticator.isCurrent(session))) this.kick(CLOSE.unauthorized, 'The visit was ended.');
   }
 
   /** Runs one request; resolves to its answer (sent by the queue, in arrival order). */
   private async run(id: string, cmd: CommandName, args: unknown): Promise<ServerFrame | undefined> {
     const caller = this.caller;
-    if (this.phase !== 'open' || caller === undefined) return undefined;
+    if (this.phase !== 'open' || caller === undefined || this.kicked) return undefined;
     if (this.host.isShuttingDown()) {
       return { type: 'error', id, code: 'unavailable', message: 'The server is shutting down; retry after reconnecting.', retryAfter: 1000 };
     }
