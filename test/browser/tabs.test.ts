@@ -1,6 +1,8 @@
 import { expect } from 'chai';
-import type { PerchClient } from '@perch/core';
+import { openIdbStore, type CacheStore, type PerchClient } from '@perch/core';
 import { confirmed, createHub, tabOf, until, wipeDatabases } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('many tabs, one connection (Web Locks + BroadcastChannel + IndexedDB)', () => {
   const open: PerchClient[] = [];
@@ -115,6 +117,77 @@ describe('many tabs, one connection (Web Locks + BroadcastChannel + IndexedDB)',
     await until(() => confirmed(bob, id).length === 3, 'delivered');
     await new Promise((r) => setTimeout(r, 50));
     expect(hub.messages(id).map((m) => m.text)).to.deep.equal(['queued 0', 'queued 1', 'queued 2']);
+  });
+
+  it('a call forwarded to a leader that closes before answering is answered once another tab leads, not after 15 s', async () => {
+    const hub = createHub();
+    const leader = tab(hub, 'alice');
+    await leader.connect();
+    const next = tab(hub, 'alice');
+    void next.connect();
+    await until(() => next.status.get().state === 'online', 'the second tab follows');
+    const caller = tab(hub, 'alice');
+    void caller.connect();
+    await until(() => caller.status.get().state === 'online', 'the third tab follows');
+    hub.faults.latency = 100; // the leader's request is still out when it closes
+    const call = caller.profile('bob').then(
+      (user) => user.id,
+      (error: { code?: string }) => error.code,
+    );
+    await sleep(30);
+    await leader.disconnect(); // closes without answering; the second tab takes over
+    const outcome = await Promise.race([call, sleep(5_000).then(() => 'no answer within 5 s')]);
+    // Asked again in the new leader: done if its connection is open, or `unavailable` at once.
+    expect(['bob', 'unavailable']).to.include(outcome);
+    expect(caller.status.get().leader).to.equal(false);
+    expect(next.status.get().leader).to.equal(true);
+  });
+
+  it('a tab shows what the leader received while it was loading its cache', async () => {
+    const hub = createHub();
+    const bob = tab(hub, 'bob', { tabs: 'single' });
+    await bob.connect();
+    const leader = tab(hub, 'alice');
+    await leader.connect();
+    const { id } = await leader.openDirect('bob');
+    const late = tab(hub, 'alice');
+    await late.messages(id).loaded; // the cache is read: nothing in it yet
+    bob.send(id, 'sent while the other tab loads');
+    await until(() => confirmed(leader, id).length === 1, 'the leader has it');
+    await late.connect(); // now it joins the other tabs
+    await until(() => confirmed(late, id).length === 1, 'the joining tab shows it');
+    expect(late.unread.get()).to.equal(1);
+  });
+
+  it('a message queued in another tab while a tab takes over is sent', async () => {
+    const hub = createHub();
+    const bob = tab(hub, 'bob', { tabs: 'single' });
+    await bob.connect();
+    const leader = tab(hub, 'alice');
+    await leader.connect();
+    const { id } = await leader.openDirect('bob');
+    let slow = false;
+    const slowReads = async (name: string): Promise<CacheStore> => {
+      const store = await openIdbStore(name);
+      const range: CacheStore['range'] = async (prefix, options) => {
+        const rows = await store.range(prefix, options);
+        if (slow) await sleep(300);
+        return rows as never;
+      };
+      return { ...store, range };
+    };
+    const next = tab(hub, 'alice', { openCache: slowReads });
+    void next.connect();
+    await until(() => next.status.get().state === 'online', 'the second tab follows');
+    const other = tab(hub, 'alice');
+    void other.connect();
+    await until(() => other.status.get().state === 'online', 'the third tab follows');
+    slow = true; // the second tab re-reads the cache slowly as it takes over
+    await leader.disconnect();
+    await sleep(50);
+    other.send(id, 'queued during the takeover');
+    await until(() => confirmed(bob, id).length === 1, 'bob receives it');
+    await until(() => confirmed(other, id).length === 1, 'acknowledged in the tab that sent it');
   });
 
   it('falls back to memory and says so when IndexedDB refuses to open', async () => {

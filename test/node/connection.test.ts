@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { backoffDelay, type ConnectionStatus, type PerchClient } from '@perch/core';
+import { backoffDelay, type ConnectionStatus, type PerchClient, type TabCoordinator } from '@perch/core';
 import { clientFor, createHub, freshIndexedDb, until } from './harness.js';
 
 const clients: PerchClient[] = [];
@@ -85,4 +85,20 @@ test('your own presence is known at each connection and follows setPresence, inv
   await again.connect();
   assert.deepEqual(again.presence('alice'), { userId: 'alice', show: 'invisible', status: 'Heads down' });
   assert.equal(again.roster.get().some((entry) => entry.user.id === 'alice'), false, 'you are not your own contact');
+});
+
+test('disconnect() while the tab is becoming the leader leaves it offline, with no connection', async () => {
+  const hub = createHub();
+  let lead: (() => void) | undefined;
+  // Another tab holds the lock until the test hands it over.
+  const tabs: TabCoordinator = { elect: (onLeader) => (lead = onLeader), send() {}, listen: () => () => {}, close() {} };
+  const alice = clientFor(hub, 'alice', { tabs: 'shared', tabCoordinator: tabs });
+  clients.push(alice);
+  void alice.connect();
+  await until(() => lead !== undefined, 'alice waits for the lock');
+  lead!(); // she takes over and reloads the cache…
+  await alice.disconnect(); // …and the page disconnects meanwhile
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(alice.status.get().state, 'offline');
+  assert.equal(hub.connectionCount('alice'), 0, 'no connection was opened after disconnect()');
 });

@@ -111,6 +111,23 @@ test('a reload with a pending outbox delivers each message once', async () => {
   assert.equal(hub.messages(id).length, 3);
 });
 
+test('a message sent before the cache has opened is written to it and delivered once', async () => {
+  const { hub, alice, bob, id } = track(await alicePlusBob());
+  await alice.disconnect();
+  const page = clientFor(hub, 'alice');
+  clients.push(page);
+  const early = page.send(id, 'sent as the page loads'); // IndexedDB is still opening
+  await until(() => texts(page, id).length === 1, 'it shows, pending');
+  const reader = clientFor(hub, 'alice'); // e.g. a reload now
+  clients.push(reader);
+  await reader.ready;
+  assert.deepEqual(texts(reader, id), ['sent as the page loads'], 'it is in the IndexedDB outbox');
+  await page.connect();
+  await until(() => confirmed(bob, id).length === 1, 'bob receives it');
+  await until(() => confirmed(page, id).length === 1, 'acknowledged');
+  assert.deepEqual(hub.messages(id).map((m) => m.clientId), [early.clientId]);
+});
+
 test('a reload after the server persisted but before the ack arrived leaves one copy', async () => {
   const { hub, alice, bob, id } = track(await alicePlusBob());
   hub.setOffline(true);

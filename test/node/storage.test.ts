@@ -61,6 +61,27 @@ test('a write that fails (quota) switches to memory mid-session without losing t
   assert.equal(alice.storage.mode, 'memory');
 });
 
+test('after a failed write, what the cache held still shows (it moves to memory with the client)', async () => {
+  const { hub, alice, bob, id } = await alicePlusBob();
+  clients.push(bob);
+  for (let i = 0; i < 5; i++) bob.send(id, `cached ${i}`);
+  await until(() => confirmed(alice, id).length === 5, 'alice has 5');
+  await alice.disconnect();
+  const full = async (name: string): Promise<CacheStore> => ({
+    ...(await openIdbStore(name)),
+    write: () => Promise.reject(new DOMException('Quota exceeded', 'QuotaExceededError')),
+  });
+  const reopened = clientFor(hub, 'alice', { openCache: full });
+  clients.push(reopened);
+  await reopened.connect(); // its first write fails
+  assert.equal(reopened.storage.mode, 'memory');
+  await reopened.messages(id).loaded; // the chat is opened after the switch
+  assert.deepEqual(texts(reopened, id), ['cached 0', 'cached 1', 'cached 2', 'cached 3', 'cached 4']);
+  assert.equal((await reopened.history(id)).complete, true);
+  bob.send(id, 'after the switch');
+  await until(() => confirmed(reopened, id).length === 6, 'new messages still arrive');
+});
+
 test("storage: 'memory' writes nothing to the device", async () => {
   const { hub } = await alicePlusBob().then(async (s) => {
     await s.alice.disconnect();

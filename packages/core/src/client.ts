@@ -96,10 +96,13 @@ export class PerchClient {
   readonly #messageStores = new Map<Id, WritableStore<Message[]> & { loaded: Promise<void> }>();
   readonly #typingStores = new Map<Id, WritableStore<Id[]>>();
   readonly #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #calls = new Map<string, { resolve: (v: unknown) => void; reject: (e: PerchError) => void; here: () => void }>();
+  readonly #calls = new Map<string, { resolve: (v: unknown) => void; reject: (e: PerchError) => void; again: () => void }>();
   #cache: CacheStore = memoryStore();
-  #pending: Array<{ changes: Change[]; done: () => void }> = [];
-  #writing = false;
+  /** The next cache write, collecting the commits made while the writes before it run. */
+  #batch: { changes: Change[]; written: Promise<void> } | undefined;
+  /** The last queued step: cache writes, reloads and tab messages run one at a time, in order. */
+  #tail = Promise.resolve();
+  #steps = 0;
   #lastOrder = 0;
   #tabs: TabCoordinator | undefined;
   #leader = false;
@@ -142,7 +145,9 @@ export class PerchClient {
       this.#emitter.emit('status', status);
     });
     this.on('typing', (e) => this.#typingEvent(e.conversationId, e.userId, e.on));
-    this.ready = this.#load();
+    // Commits made before the cache is open wait for it, and come after what it holds.
+    void this.#step(() => this.#open());
+    this.ready = this.#reload();
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -165,10 +170,18 @@ export class PerchClient {
       const tabs = shared ? (this.#options.tabCoordinator ?? (canShareTabs() ? browserTabs(this.#cacheName()) : undefined)) : undefined;
       if (tabs) {
         this.#tabs = tabs;
-        this.#stopListening.push(tabs.listen((m) => this.#onTab(m)));
+        // Tab messages wait for the reload below, which reads what the other tabs wrote before.
+        this.#stopListening.push(
+          tabs.listen((m) =>
+            this.#step(() => {
+              if (this.#tabs === tabs) this.#onTab(m); // not after disconnect()
+            }),
+          ),
+        );
         this.#connector.transition({ leader: false });
         tabs.send({ t: 'hello' });
         this.#emit('leader', false);
+        void this.#reload();
         tabs.elect(() => void this.#becomeLeader());
       } else {
         void this.#becomeLeader();
@@ -304,14 +317,15 @@ export class PerchClient {
         this.#calls.delete(id);
         reject(new PerchError('timeout', `The tab holding the connection did not answer "${name}"; try again.`));
       }, 15_000);
+      const ask = () => tabs.send({ t: 'call', id, method: name, args });
       this.#calls.set(id, {
         resolve: (v) => (clearTimeout(timer), resolve(v as Awaited<ReturnType<LeaderCommands[N]>>)),
         reject: (e) => (clearTimeout(timer), reject(e)),
-        // Should this tab become the leader before an answer comes (no tab led when it was sent,
-        // or the leader closed), it runs the call itself.
-        here: () => (clearTimeout(timer), this.#command(name, ...args).then(resolve, reject)),
+        // When a tab takes over before an answer comes (no tab led when it was sent, or the
+        // leader closed), the call runs here if this tab leads now, else is asked again.
+        again: () => (this.#leader ? (this.#calls.delete(id), clearTimeout(timer), this.#command(name, ...args).then(resolve, reject)) : ask()),
       });
-      tabs.send({ t: 'call', id, method: name, args });
+      ask();
     }) as ReturnType<LeaderCommands[N]>;
   }
 
@@ -345,36 +359,42 @@ export class PerchClient {
     if (on) this.#typingTimers.set(key, setTimeout(() => this.#typingEvent(conversationId, userId, false), TYPING_TTL));
   }
 
-  /** Persist → apply → emit: batches concurrent commits into one cache transaction. */
-  #commit(changes: Change[]): Promise<void> {
-    return new Promise((done) => {
-      this.#pending.push({ changes, done });
-      if (!this.#writing) void this.#drain();
-    });
+  /** Runs `step` after every cache write, reload and tab message queued before it (at once if none is). */
+  #step(step: () => void | Promise<void>): Promise<void> {
+    const run = this.#steps++ ? this.#tail.then(step) : (async () => step())();
+    return (this.#tail = run.catch(() => {}).finally(() => this.#steps--));
   }
 
-  async #drain(): Promise<void> {
-    this.#writing = true;
-    while (this.#pending.length) {
-      const batch = this.#pending.splice(0);
-      const changes = batch.flatMap((b) => b.changes);
-      await this.#persist(changes);
-      this.#apply(changes);
-      // Other tabs apply what this tab persisted (a follower only ever writes outbox entries).
-      this.#tabs?.send({ t: 'changes', changes });
-      for (const b of batch) b.done();
+  /** Persist → apply → emit: commits made while a write runs go together into one cache transaction. */
+  #commit(changes: Change[]): Promise<void> {
+    if (this.#batch) {
+      this.#batch.changes.push(...changes);
+      return this.#batch.written;
     }
-    this.#writing = false;
+    const batch = (this.#batch = { changes } as { changes: Change[]; written: Promise<void> });
+    return (batch.written = this.#step(async () => {
+      if (this.#batch === batch) this.#batch = undefined;
+      await this.#persist(batch.changes);
+      this.#apply(batch.changes);
+      // Other tabs apply what this tab persisted (a follower only ever writes outbox entries).
+      this.#tabs?.send({ t: 'changes', changes: batch.changes });
+    }));
   }
 
   async #persist(changes: Change[]): Promise<void> {
     const { puts, deletes, clears } = toWrites(changes);
-    try {
+    const write = async () => {
       for (const prefix of clears) await this.#cache.clear(prefix);
       await this.#cache.write(puts, deletes);
+    };
+    try {
+      await write();
     } catch (error) {
+      // Goes on in memory with what the cache holds (a full disk still reads).
+      const held = await this.#cache.range('').catch(() => []);
       this.#useMemory(`Saving to IndexedDB failed (${describe(error)})`);
-      await this.#cache.write(puts, deletes);
+      await this.#cache.write(held, []);
+      await write();
     }
   }
 
@@ -388,14 +408,14 @@ export class PerchClient {
     this.#refresh(this.#view.apply(changes));
   }
 
-  /** Takes changes persisted elsewhere (the cache, another tab) into the head state and the view. */
-  #adopt(changes: Change[]): void {
+  /** Takes changes persisted elsewhere (the cache, another tab) into the head state and (if `apply`) the view. */
+  #adopt(changes: Change[], apply = true): void {
     for (const c of changes) {
       if (c.type === 'conversation') this.#records.set(c.record.conversation.id, c.record);
       else if (c.type === 'outbox') this.#queue.set(c.entry.clientId, c.entry);
       else if (c.type === 'unqueue') this.#queue.delete(c.entry.clientId);
     }
-    this.#apply(changes);
+    if (apply) this.#apply(changes);
   }
 
   #refresh(touched: Touched): void {
@@ -416,7 +436,7 @@ export class PerchClient {
     return `perch:${this.#options.backend.name}:${this.#options.user ?? subject(this.#options.auth)}`;
   }
 
-  async #load(): Promise<void> {
+  async #open(): Promise<void> {
     if (this.#options.storage !== 'memory') {
       try {
         const cache = await (this.#options.openCache ?? openIdbStore)(this.#cacheName());
@@ -428,7 +448,6 @@ export class PerchClient {
         this.#useMemory(`IndexedDB could not be opened (${describe(error)})`);
       }
     }
-    await this.#reload();
   }
 
   /** The cached values under `prefix` (and below `below`), last key first, at most `limit`. */
@@ -441,47 +460,52 @@ export class PerchClient {
     this.#apply([{ type: 'messages', conversationId, messages: await this.#newest<Message>(keys.messages(conversationId), 200) }]);
   }
 
-  /** Cache first: reads what the cache holds into the head state and the stores. */
-  async #reload(): Promise<void> {
-    const [user, records, outbox, contacts, presence, users, posts] = await Promise.all([
-      this.#cache.get<User>(keys.user),
-      this.#newest<ConversationRecord>(keys.conversations),
-      this.#newest<OutboxEntry>(keys.outbox),
-      this.#newest<Contact>(keys.contacts),
-      this.#newest<Presence>(keys.presences),
-      this.#newest<User>(keys.users),
-      this.#newest<Post>(keys.posts, 200),
-    ]);
-    const changes = [
-      ...(user ? [{ type: 'user', user }] : []),
-      { type: 'users', users },
-      ...records.map((record) => ({ type: 'conversation', record })),
-      ...outbox.map((entry) => ({ type: 'outbox', entry })),
-      ...contacts.map((contact) => ({ type: 'contact', contact })),
-      ...presence.map((p) => ({ type: 'presence', presence: p })),
-      ...posts.map((post) => ({ type: 'post', post })),
-    ] as Change[];
-    // The cache is the truth (a tab taking over may have missed the old leader's last broadcasts).
-    this.#queue.clear();
-    this.#view.outbox.clear();
-    for (const e of outbox) this.#lastOrder = Math.max(this.#lastOrder, e.order);
-    this.#adopt(changes);
-    await Promise.all([...this.#messageStores.keys()].map((id) => this.#loadWindow(id)));
+  /** Cache first: reads what the cache holds into the head state and the stores, after the writes queued before. */
+  #reload(): Promise<void> {
+    return this.#step(async () => {
+      const [user, records, outbox, contacts, presence, users, posts] = await Promise.all([
+        this.#cache.get<User>(keys.user),
+        this.#newest<ConversationRecord>(keys.conversations),
+        this.#newest<OutboxEntry>(keys.outbox),
+        this.#newest<Contact>(keys.contacts),
+        this.#newest<Presence>(keys.presences),
+        this.#newest<User>(keys.users),
+        this.#newest<Post>(keys.posts, 200),
+      ]);
+      const changes = [
+        ...(user ? [{ type: 'user', user }] : []),
+        { type: 'users', users },
+        ...records.map((record) => ({ type: 'conversation', record })),
+        ...outbox.map((entry) => ({ type: 'outbox', entry })),
+        ...contacts.map((contact) => ({ type: 'contact', contact })),
+        ...presence.map((p) => ({ type: 'presence', presence: p })),
+        ...posts.map((post) => ({ type: 'post', post })),
+      ] as Change[];
+      // The cache is the truth (a tab taking over may have missed the old leader's last broadcasts).
+      this.#queue.clear();
+      this.#view.outbox.clear();
+      for (const e of outbox) this.#lastOrder = Math.max(this.#lastOrder, e.order);
+      this.#adopt(changes);
+      // Sends made meanwhile wait for this read to be written, but are in the outbox all the same.
+      this.#adopt(this.#batch?.changes ?? [], false);
+      await Promise.all([...this.#messageStores.keys()].map((id) => this.#loadWindow(id)));
+    });
   }
 
   async #becomeLeader(): Promise<void> {
-    if (this.#tabs) {
+    const tabs = this.#tabs;
+    if (tabs) {
       // What the old leader persisted is the truth; the broadcasts may have missed the last writes.
       await this.#reload();
+      if (tabs !== this.#tabs) return; // disconnect() meanwhile
       this.#emit('leader', true);
     }
     this.#leader = true;
     this.#connector.transition({ leader: true });
     this.#connector.start();
-    for (const [id, call] of this.#calls) {
-      this.#calls.delete(id);
-      call.here();
-    }
+    // Calls still waiting for the old leader (or for no one) run here, and in the other tabs go again.
+    tabs?.send({ t: 'leader' });
+    this.#onTab({ t: 'leader' });
   }
 
   /** After connecting: identity, roster, resume, then flush the outbox and refresh the feed. */
@@ -547,6 +571,9 @@ export class PerchClient {
               },
             );
         }
+        break;
+      case 'leader':
+        for (const call of this.#calls.values()) call.again();
         break;
       case 'reply': {
         const call = this.#calls.get(message.id);

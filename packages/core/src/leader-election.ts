@@ -13,6 +13,8 @@ export type TabMessage =
   | { t: 'emit'; event: keyof ClientEvents; args: unknown[] }
   /** Follower → leader: say your status. */
   | { t: 'hello' }
+  /** New leader → all: ask me again what the old leader left unanswered. */
+  | { t: 'leader' }
   /** Follower → leader: run a command on the connection. */
   | { t: 'call'; id: string; method: string; args: unknown[] }
   /** Leader → follower: the command's result. */
