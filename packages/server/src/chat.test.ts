@@ -88,6 +88,19 @@ test('history pages back with before and catches up with after, ascending, with 
   assert.equal(page.messages[0]?.text, 'm21');
   page = await alice.request('history', { conversationId: group.id, after: 25, limit: 10 });
   assert.deepEqual(page, { messages: [], complete: true });
+
+  // Long messages: a page stops at 256 Ki characters of text, and paging goes on from where it ends.
+  for (let i = 26; i <= 85; i++) await send(alice, group.id, `${i} `.padEnd(10_000, '"'));
+  page = await alice.request('history', { conversationId: group.id, after: 25, limit: 200 });
+  assert.deepEqual(seqs(page.messages), range(26, 51), '26 messages of 10,000 characters fit');
+  assert.equal(page.complete, false);
+  page = await alice.request('history', { conversationId: group.id, after: 51, limit: 200 });
+  assert.deepEqual(seqs(page.messages), range(52, 77));
+  page = await alice.request('history', { conversationId: group.id, limit: 200 });
+  assert.deepEqual(seqs(page.messages), range(60, 85), 'paging back keeps the newest');
+  assert.equal(page.complete, false);
+  page = await alice.request('history', { conversationId: group.id, before: 60, limit: 200 });
+  assert.deepEqual(seqs(page.messages), range(34, 59));
 });
 
 test('only members read or write a conversation; unknown ids are not_found', async () => {

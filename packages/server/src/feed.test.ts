@@ -75,6 +75,16 @@ test('the feed pages back with before = the oldest post held, and says when it i
   assert.deepEqual(third.posts.map((p) => p.text), ['page 1', 'Carol is not followed']);
   assert.equal(third.complete, true);
   await assert.rejects(carol.request('feed', { source, limit: 3, before: 'no-such-post' }), { code: 'not_found' });
+
+  // Long posts: a page stops at 256 Ki characters of text; the next one starts before its last post.
+  for (let i = 1; i <= 30; i++) await publish(carol, `long ${i} `.padEnd(10_000, '"'));
+  const long = await carol.request('feed', { source, limit: 100 });
+  assert.equal(long.posts.length, 26);
+  assert.equal(long.posts[0]?.text.startsWith('long 30 '), true);
+  assert.equal(long.complete, false);
+  const rest = await carol.request('feed', { source, limit: 100, before: long.posts.at(-1)?.id as string });
+  assert.deepEqual(rest.posts.slice(0, 5).map((p) => p.text.split(' ')[1]), ['4', '3', '2', '1', '7']);
+  assert.equal(rest.complete, true);
 });
 
 test('likes toggle per user, with likes counted and liked per viewer, fanned out to the author, followers and the liker', async () => {

@@ -7,7 +7,7 @@ import { timeOrderedId, type Commands, type Conversation, type Id, type Message 
 import { shareJson } from '../frame-text.js';
 import { RequestError } from '../request-error.js';
 import type { ConversationRecord } from '../storage/storage.js';
-import { refuseVisitors, requirePerson, type Caller, type ServiceDeps } from './context.js';
+import { fitPage, refuseVisitors, requirePerson, type Caller, type ServiceDeps } from './context.js';
 
 /** How many conversations' member lists are cached (members never change once created). */
 const MEMBER_CACHE_SIZE = 50_000;
@@ -132,7 +132,10 @@ export class ChatService {
     const range: { after?: number; before?: number; limit: number } = { limit: input.limit };
     if (input.after !== undefined) range.after = input.after;
     if (input.before !== undefined) range.before = input.before;
-    return this.deps.storage.history(input.conversationId, range);
+    const page = await this.deps.storage.history(input.conversationId, range);
+    // Catch-up (`after`) continues after the last message; paging back, before the first.
+    const fit = fitPage(page.messages, input.after === undefined);
+    return fit.all ? page : { messages: fit.items, complete: false };
   }
 
   /**

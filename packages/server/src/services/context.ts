@@ -38,3 +38,24 @@ export async function requirePerson(deps: ServiceDeps, userId: Id): Promise<User
   }
   return user;
 }
+
+/**
+ * Text a history or feed page carries before it is cut short (`complete: false`): 200 messages
+ * of 10,000 characters would make one answer megabytes. Escaped in JSON, a page stays near 1 MiB.
+ */
+export const PAGE_TEXT = 256 * 1024;
+
+/**
+ * The first of `items` (or, `fromEnd`, the last) whose texts fit in {@link PAGE_TEXT}, always at
+ * least one, and whether all of them did. The client asks again from where the page ends.
+ */
+export function fitPage<T extends { text: string }>(items: T[], fromEnd = false): { items: T[]; all: boolean } {
+  let size = 0;
+  let n = 0;
+  while (n < items.length) {
+    size += items[fromEnd ? items.length - 1 - n : n]!.text.length;
+    if (n > 0 && size > PAGE_TEXT) break;
+    n++;
+  }
+  return { items: fromEnd ? items.slice(items.length - n) : items.slice(0, n), all: n === items.length };
+}

@@ -6,7 +6,7 @@
 import { timeOrderedId, type Commands, type Id, type Post } from '@perch/protocol';
 import { RequestError } from '../request-error.js';
 import type { FeedQuery } from '../storage/storage.js';
-import { refuseVisitors, requirePerson, type Caller, type ServiceDeps } from './context.js';
+import { fitPage, refuseVisitors, requirePerson, type Caller, type ServiceDeps } from './context.js';
 
 type Args<N extends keyof Commands> = Commands[N]['args'];
 
@@ -62,7 +62,9 @@ export class FeedService {
     else query = { kind: 'mentions', handles: [me.id, me.name] };
     const page = await this.deps.storage.feed(query, me.id, before === undefined ? { limit } : { before, limit });
     if (page === undefined) throw this.noPost(before as Id);
-    return page;
+    // Newest first: the next page starts before the last post kept.
+    const fit = fitPage(page.posts);
+    return fit.all ? page : { posts: fit.items, complete: false };
   }
 
   /** Likes or unlikes a post for the caller and returns it; a change is fanned out. */
