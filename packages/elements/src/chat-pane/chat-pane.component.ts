@@ -1,9 +1,8 @@
 import { msg, str } from '../internal/localize.js';
 import { html, type TemplateResult } from 'lit';
 import type { ConnectionStatus, Id, Message, MessageState, PerchClient } from '@perch/core';
-import { dayLabel, timeEl } from '../internal/format.js';
+import { dayLabel, formatter, timeEl } from '../internal/format.js';
 import { linkify } from '../internal/linkify.js';
-import { activeLocale } from '../internal/locale.js';
 import { findUser } from '../internal/people.js';
 import { PerchElement } from '../internal/perch-element.js';
 import { banner, problem } from '../internal/status.js';
@@ -117,7 +116,7 @@ export class PerchChatPane extends PerchElement {
     const readAt = this.#readAt?.[1] ?? Infinity;
     const firstUnread = messages.find((m) => m.seq! > readAt && m.senderId !== me);
     const typers = (this.#typing.value ?? []).filter((id) => id !== me).map((id) => this.#name(client, id));
-    const list = new Intl.ListFormat(activeLocale).format(typers);
+    const list = formatter(Intl.ListFormat, {}).format(typers);
     const items = [];
     for (let i = v.start; i < v.end; i++) items.push(this.#message(messages[i]!, messages[i - 1], me, firstUnread));
     return html`<div class="f">${banner(this.#status.value)}
