@@ -185,6 +185,5 @@ export { PerchError as BackendError };
 /** Turns anything thrown into a {@link PerchError}; unknown errors count as transient `internal`. */
 export function toPerchError(error: unknown): PerchError {
   if (error instanceof PerchError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new PerchError('internal', message);
+  return new PerchError('internal', error instanceof Error ? error.message : String(error));
 }

@@ -78,7 +78,7 @@ export function toWrites(changes: Change[]): { puts: Array<[string, unknown]>; d
         for (const u of change.users) puts.push([keys.user_(u.id), u]);
         break;
       case 'post':
-        if (change.post.id) puts.push([keys.post(postTime(change.post), change.post.id), change.post]);
+        if (change.post.id) puts.push([keys.post(sentTime(change.post), change.post.id), change.post]);
         break;
       case 'reset':
         clears.push(keys.messages(change.conversationId));
@@ -88,5 +88,5 @@ export function toWrites(changes: Change[]): { puts: Array<[string, unknown]>; d
   return { puts, deletes, clears };
 }
 
-/** The time a post sorts by: the server's publication time, or its compose time while pending. */
-export const postTime = (post: Post): number => post.sentAt ?? post.createdAt;
+/** The time a post or message sorts by: the server's time, or its compose time while pending. */
+export const sentTime = (item: Pick<Post | Message, 'sentAt' | 'createdAt'>): number => item.sentAt ?? item.createdAt;

@@ -105,11 +105,15 @@ export class PerchClient {
   #steps = 0;
   #lastOrder = 0;
   #tabs: TabCoordinator | undefined;
-  #leader = false;
-  #started = false;
-  #stopListening: Array<() => void> = [];
+  #leader?: boolean;
+  #started?: boolean;
+  /**
+   * What disconnect() undoes. disconnect() starts a new session (a new array), so a connect() call
+   * belongs to the session it was made in, and resolves when that session ends.
+   */
+  #session: Array<() => void> = [];
 
-    readonly #options: ClientOptions;
+  readonly #options: ClientOptions;
 
   constructor(options: ClientOptions) {
     this.#options = options;
@@ -129,18 +133,18 @@ export class PerchClient {
     this.#commands = new LeaderCommands(context, this.#resume);
     this.#connector = new Connector(options, {
       listener: {
-        message: (m) => void this.#resume.receive(m),
-        conversation: (c) => void this.#resume.conversation(c),
-        receipt: (e) => void this.#resume.receipt(e),
-        post: (p) => void this.#outbox.published(p),
-        presence: (p) => void this.#commit([{ type: 'presence', presence: p }]).then(() => this.#emit('presence', p)),
-        contact: (contact, removed) => void this.#commit([{ type: 'contact', contact, removed }]),
+        message: (m) => this.#resume.receive(m),
+        conversation: (c) => this.#resume.conversation(c),
+        receipt: (e) => this.#resume.receipt(e),
+        post: (p) => this.#outbox.published(p),
+        presence: (p) => this.#commit([{ type: 'presence', presence: p }]).then(() => this.#emit('presence', p)),
+        contact: (contact, removed) => this.#commit([{ type: 'contact', contact, removed }]),
         typing: (e) => this.#emit('typing', e),
       },
       opened: (connection) => this.#opened(connection),
     });
     this.status = this.#connector.status;
-    this.#connector.status.subscribe((status) => {
+    this.status.subscribe((status) => {
       if (this.#leader) this.#tabs?.send({ t: 'status', status });
       this.#emitter.emit('status', status);
     });
@@ -156,22 +160,24 @@ export class PerchClient {
   }
 
   /**
-   * Starts connecting (and reconnecting with backoff). Resolves once online and caught up;
-   * rejects when the server refuses the credentials for good. Cached state is usable before.
+   * Starts connecting (and reconnecting with backoff). Resolves once online and caught up, or
+   * when `disconnect()` stops it first; rejects when the server refuses the credentials for good.
+   * Cached state is usable before.
    */
   async connect(): Promise<void> {
+    const session = this.#session;
     await this.ready;
-    if (!this.#started) {
+    if (!this.#started && session === this.#session) {
       this.#started = true;
       const online = () => this.#connector.retryNow();
       globalThis.addEventListener?.('online', online);
-      this.#stopListening.push(() => globalThis.removeEventListener?.('online', online));
+      this.#session.push(() => globalThis.removeEventListener?.('online', online));
       const shared = (this.#options.tabs ?? 'shared') === 'shared' && this.storage.mode === 'persistent';
       const tabs = shared ? (this.#options.tabCoordinator ?? (canShareTabs() ? browserTabs(this.#cacheName()) : undefined)) : undefined;
       if (tabs) {
         this.#tabs = tabs;
         // Tab messages wait for the reload below, which reads what the other tabs wrote before.
-        this.#stopListening.push(
+        this.#session.push(
           tabs.listen((m) =>
             this.#step(() => {
               if (this.#tabs === tabs) this.#onTab(m); // not after disconnect()
@@ -182,27 +188,34 @@ export class PerchClient {
         tabs.send({ t: 'hello' });
         this.#emit('leader', false);
         void this.#reload();
-        tabs.elect(() => void this.#becomeLeader());
+        tabs.elect(() => void this.#becomeLeader(session));
       } else {
-        void this.#becomeLeader();
+        void this.#becomeLeader(session);
       }
     }
     await new Promise<void>((resolve, reject) => {
       const stop = this.status.subscribe((s) => {
-        if (s.state === 'online') resolve(); // the status turns online only once caught up
-        else if (s.state === 'offline' && s.error) reject(new PerchError(s.error.code, s.error.message));
+        // Offline with an error: refused for good (disconnect() clears the error).
+        if (s.state === 'offline' && s.error) reject(new PerchError(s.error.code, s.error.message));
+        // Online only once caught up; or disconnect() ended this call's session.
+        else if (s.state === 'online' || session !== this.#session) resolve();
         else return;
         queueMicrotask(() => stop());
       });
     });
   }
 
-  /** Closes the connection, gives up this tab's leadership and stops reconnecting. The cache stays. */
+  /**
+   * Closes the connection, gives up this tab's leadership and stops reconnecting: the status is
+   * `offline` without an error, and pending `connect()` calls resolve. The cache stays.
+   */
   async disconnect(): Promise<void> {
     this.#started = false;
+    const session = this.#session;
+    this.#session = []; // the connect() calls of the old one resolve
     this.#connector.stop(); // followers see 'offline' until one of them takes over
     this.#leader = false;
-    for (const stop of this.#stopListening.splice(0)) stop();
+    for (const stop of session) stop();
     this.#tabs?.close();
     this.#tabs = undefined;
     for (const call of this.#calls.values()) call.reject(new PerchError('unavailable', 'The client was disconnected.'));
@@ -302,7 +315,8 @@ export class PerchClient {
 
   #emit<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
     this.#emitter.emit(event, ...args);
-    if (this.#leader && event !== 'status' && event !== 'storage' && event !== 'unread' && event !== 'leader') {
+    // Each tab has its own storage, unread count and leadership; `status` goes out as its own message.
+    if (this.#leader && event !== 'storage' && event !== 'unread' && event !== 'leader') {
       this.#tabs?.send({ t: 'emit', event, args });
     }
   }
@@ -492,12 +506,12 @@ export class PerchClient {
     });
   }
 
-  async #becomeLeader(): Promise<void> {
+  async #becomeLeader(session: Array<() => void>): Promise<void> {
     const tabs = this.#tabs;
     if (tabs) {
       // What the old leader persisted is the truth; the broadcasts may have missed the last writes.
       await this.#reload();
-      if (tabs !== this.#tabs) return; // disconnect() meanwhile
+      if (session !== this.#session) return; // disconnect() meanwhile (and maybe connect() again, with the same coordinator)
       this.#emit('leader', true);
     }
     this.#leader = true;

@@ -51,7 +51,7 @@ export class Connector {
   readonly status: ReadableStore<ConnectionStatus> = this.#state;
   /** The open connection, while online. */
   connection: BackendConnection | undefined;
-  #wanted = false;
+  #wanted?: boolean;
   #generation = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -70,13 +70,13 @@ export class Connector {
     void this.#attempt();
   }
 
-  /** Closes the connection and stops reconnecting. */
+  /** Closes the connection and stops reconnecting. The status is `offline` without an error: a stop is no failure. */
   stop(): void {
     this.#wanted = false;
     this.#generation++;
     clearTimeout(this.#timer);
     this.#drop();
-    this.transition({ state: 'offline', attempt: 0 });
+    this.transition({ state: 'offline', attempt: 0, error: undefined });
   }
 
   /** Tries at once instead of waiting out the backoff (e.g. when the browser comes back online). */

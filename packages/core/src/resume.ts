@@ -1,6 +1,6 @@
 import type { Conversation, Id, Message } from '@perch/protocol';
 import { toPerchError, type BackendConnection, type MessagePage, type ReceiptEvent } from './backend.js';
-import type { Change, ConversationRecord } from './changes.js';
+import { sentTime, type Change, type ConversationRecord } from './changes.js';
 import type { CoreContext } from './context.js';
 import { unqueue } from './outbox.js';
 
@@ -161,7 +161,7 @@ export class Resume {
     }
     for (const m of messages) {
       r.conversation.lastSeq = Math.max(r.conversation.lastSeq, m.seq!);
-      r.conversation.lastActivity = Math.max(r.conversation.lastActivity ?? 0, m.sentAt ?? m.createdAt);
+      r.conversation.lastActivity = Math.max(r.conversation.lastActivity ?? 0, sentTime(m));
     }
     // Edits and deletes arrive with a seq already held: write them over the old copy.
     const writes = [...fresh, ...messages.filter((m) => !fresh.includes(m) && (m.editedAt || m.deleted))];

@@ -1,5 +1,5 @@
 import type { Contact, Conversation, Id, Message, Post, Presence, User } from '@perch/protocol';
-import { postTime, type Change, type ConversationRecord, type OutboxEntry } from './changes.js';
+import { sentTime, type Change, type ConversationRecord, type OutboxEntry } from './changes.js';
 
 /** A conversation as lists show it: the conversation plus its unread count. */
 export interface ConversationView extends Conversation {
@@ -121,7 +121,7 @@ export class View {
   timeline(): Post[] {
     const queued = [...this.outbox.values()].filter((e) => e.kind === 'post').sort((a, b) => b.order - a.order);
     const posts = [...this.posts.values()].filter((p) => !queued.some((e) => e.clientId === p.clientId));
-    posts.sort((a, b) => postTime(b) - postTime(a) || (a.id! < b.id! ? 1 : -1));
+    posts.sort((a, b) => sentTime(b) - sentTime(a) || (a.id! < b.id! ? 1 : -1));
     return [...queued.map(entryToPost), ...posts];
   }
 }
@@ -136,24 +136,12 @@ function withReceipts(m: Message, c: Conversation, me: Id): Message {
   return state === m.state ? m : { ...m, state };
 }
 
-/** The message an outbox entry shows as while it waits. */
-export function entryToMessage(e: OutboxEntry): Message {
-  const m: Message = {
-    clientId: e.clientId,
-    conversationId: e.conversationId!,
-    senderId: e.senderId,
-    text: e.text,
-    createdAt: e.createdAt,
-    state: e.state,
-  };
-  if (e.error) m.error = e.error;
-  return m;
+/** The message an outbox entry shows as while it waits: the entry without the queue's fields. */
+export function entryToMessage({ order, kind, replyTo, ...message }: OutboxEntry): Message {
+  return message as Message; // a message entry always has its conversationId
 }
 
 /** The post an outbox entry shows as while it waits. */
-export function entryToPost(e: OutboxEntry): Post {
-  const p: Post = { clientId: e.clientId, authorId: e.senderId, text: e.text, createdAt: e.createdAt, likes: 0, state: e.state };
-  if (e.replyTo) p.replyTo = e.replyTo;
-  if (e.error) p.error = e.error;
-  return p;
+export function entryToPost({ order, kind, senderId, conversationId, ...post }: OutboxEntry): Post {
+  return { ...post, authorId: senderId, likes: 0 };
 }
