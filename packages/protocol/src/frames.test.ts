@@ -40,6 +40,14 @@ test('hostile frames are refused with a sentence, never a throw', () => {
     ['{"type":"req","id":"1","cmd":"history","args":{"conversationId":"c","limit":5,"after":1,"before":9}}', /not both/],
     [`{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`, /nested deeper|not valid JSON/],
     [JSON.stringify({ type: 'req', id: '1', cmd: 'sendMessage', args: { text: 'x'.repeat(MAX_FRAME_BYTES) } }), /larger than/],
+    ['{"type":"req","id":"1","cmd":"createGroup","args":{"title":"Launch\\u0007","members":[]}}', /^"title" contains the control character U\+0007/],
+    ['{"type":"req","id":"1","cmd":"createGroup","args":{"title":"Launch \\ud83d","members":[]}}', /^"title" contains half of a surrogate pair/],
+    ['{"type":"req","id":"1","cmd":"addContact","args":{"userId":"bob","groups":["Te\\u0085am"]}}', /^"groups\[0\]" contains the control character U\+0085/],
+    ['{"type":"req","id":"1","cmd":"setPresence","args":{"show":"away","status":"\\u001b[31m"}}', /^Status contains the control character U\+001B/],
+    ['{"type":"req","id":"1","cmd":"sendMessage","args":{"conversationId":"c","clientId":"k","text":"nul\\u0000","createdAt":1}}', /^Message contains control characters/],
+    ['{"type":"req","id":"1","cmd":"sendMessage","args":{"conversationId":"c","clientId":"k","text":"\\u009b2J","createdAt":1}}', /^Message contains the control character U\+009B/],
+    ['{"type":"req","id":"1","cmd":"editMessage","args":{"conversationId":"c","id":"m","text":"half \\udbff"}}', /^Message contains half of a surrogate pair \(U\+DBFF\)/],
+    ['{"type":"req","id":"1","cmd":"post","args":{"clientId":"k","text":"\\u0090","createdAt":1}}', /^Post contains the control character U\+0090/],
     // 40,000 characters but 80,000 UTF-8 bytes: the limit is in bytes.
     [JSON.stringify({ type: 'req', id: '1', cmd: 'sendMessage', args: { text: 'é'.repeat(40_000) } }), /larger than/],
   ];
@@ -48,6 +56,12 @@ test('hostile frames are refused with a sentence, never a throw', () => {
     assert.equal(result.ok, false, raw.slice(0, 60));
     assert.match((result as { error: string }).error, reason, raw.slice(0, 60));
   }
+});
+
+test('texts keep tab and line breaks; a title may end in a line break, trimmed away like spaces', () => {
+  const send = client('{"type":"req","id":"1","cmd":"sendMessage","args":{"conversationId":"c","clientId":"k","text":"a\\n\\tb\\r\\nc \\ud83d\\ude00","createdAt":1}}');
+  assert.equal(send.ok && send.value.type === 'req' && send.value.cmd === 'sendMessage' && send.value.args.text, 'a\n\tb\r\nc 😀');
+  assert.equal(client('{"type":"req","id":"1","cmd":"createGroup","args":{"title":"Launch crew\\n","members":[]}}').ok, true);
 });
 
 test('server frames are checked at the envelope', () => {

@@ -11,6 +11,7 @@
  *
  * Commands mirror the methods of the core's `BackendConnection` one to one.
  */
+import { checkCharacters } from './characters.js';
 import type { ErrorCode } from './errors.js';
 import type { Contact, Conversation, FeedSource, Id, Message, Post, Presence, PresenceShow, User } from './model.js';
 import {
@@ -157,7 +158,11 @@ type ArgsValidator<N extends CommandName> = (args: Record<string, unknown>) => V
 
 const id = (args: Record<string, unknown>, key: string): string | undefined => (isId(args[key]) ? (args[key] as string) : undefined);
 const need = (name: string) => fail<never>(`"${name}" must be an id of 1–${MAX_ID_LENGTH} letters, digits or _ . : @ -.`);
-const text = (value: unknown, what: string) => validateText(value, what);
+/** Message or post text: {@link validateText}, and no C1 control or unpaired surrogate either. */
+function text(value: unknown, what: string): Validated<string> {
+  const valid = validateText(value, what);
+  return valid.ok ? checkCharacters(valid.value, what, true) : valid;
+}
 const seqArg = (args: Record<string, unknown>) => (isCount(args.seq) ? ok(args.seq) : fail<number>('"seq" must be a non-negative integer.'));
 
 function conversationAnd<T>(args: Record<string, unknown>, rest: (conversationId: string) => Validated<T>): Validated<T> {
@@ -216,6 +221,9 @@ export const COMMAND_ARGS: { [N in CommandName]: ArgsValidator<N> } = {
     if (typeof a.title !== 'string' || a.title.trim().length === 0 || a.title.length > 100) {
       return fail('"title" must be 1–100 characters.');
     }
+    // Checked as it will be stored: trimmed, so a line break typed after the title does no harm.
+    const title = checkCharacters(a.title.trim(), '"title"');
+    if (!title.ok) return title;
     if (!Array.isArray(a.members) || a.members.length > 100 || !a.members.every(isId)) {
       return fail('"members" must be a list of at most 100 user ids.');
     }
@@ -241,6 +249,10 @@ export const COMMAND_ARGS: { [N in CommandName]: ArgsValidator<N> } = {
     const groups = a.groups ?? [];
     if (!Array.isArray(groups) || groups.length > 20 || !groups.every((g) => typeof g === 'string' && g.length > 0 && g.length <= 64)) {
       return fail('"groups" must be a list of at most 20 names of 1–64 characters.');
+    }
+    for (const [i, group] of (groups as string[]).entries()) {
+      const name = checkCharacters(group, `"groups[${i}]"`);
+      if (!name.ok) return name;
     }
     return ok({ userId, groups: groups as string[] });
   },

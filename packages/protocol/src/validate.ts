@@ -1,3 +1,4 @@
+import { checkCharacters } from './characters.js';
 import type { Message, Post, PresenceShow, User } from './model.js';
 
 /** Longest message or post text, in UTF-16 code units, that any Perch backend accepts. */
@@ -38,7 +39,9 @@ export function isPresenceShow(value: unknown): value is PresenceShow {
 
 /**
  * Checks message or post text: a string, not blank, at most {@link MAX_TEXT_LENGTH} code units,
- * and with no control characters other than tab and newline.
+ * and with no C0 control character or DEL other than tab, line feed and carriage return. Servers
+ * also refuse C1 controls and unpaired surrogates, with `checkCharacters(text, what, true)`: that
+ * check is not made here because `@perch/core` imports this function and has no bytes to spare.
  */
 export function validateText(text: unknown, what = 'Text'): Validated<string> {
   if (typeof text !== 'string') return fail(`${what} must be a string.`);
@@ -53,13 +56,16 @@ export function validateText(text: unknown, what = 'Text'): Validated<string> {
   return ok(text);
 }
 
-/** Checks a personal status message: a string of at most {@link MAX_STATUS_LENGTH} characters. */
+/**
+ * Checks a personal status message: a string of at most {@link MAX_STATUS_LENGTH} characters, one
+ * line without control characters.
+ */
 export function validateStatus(status: unknown): Validated<string> {
   if (typeof status !== 'string') return fail('Status must be a string.');
   if (status.length > MAX_STATUS_LENGTH) {
     return fail(`Status is ${status.length} characters long; the limit is ${MAX_STATUS_LENGTH}.`);
   }
-  return ok(status);
+  return checkCharacters(status, 'Status');
 }
 
 /** Checks a presence update coming from a user: a known `show` and an optional status message. */

@@ -205,3 +205,43 @@ test('visitor tokens are stored only as SHA-256 hashes, and new visitors per add
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('control characters in a signed token’s name and claims, or a visitor’s name, are cleaned away: the person still signs in', async () => {
+  const ada = await TestClient.signIn(server.url, await token('ada', '\tAda\u0007\nLovelace\u0000', {
+    title: 'Engineer\u001b[1m',
+    department: 'R&D\u0085',
+    location: 'Zürich \ud83d',
+    avatar: '/\t/evil.example/ada.png',
+  }));
+  clients.push(ada);
+  const user = (ada.welcome.session as { user: User }).user;
+  assert.deepEqual(user, {
+    id: 'ada',
+    name: 'Ada Lovelace',
+    title: 'Engineer [1m',
+    department: 'R&D',
+    location: 'Zürich \ufffd',
+    avatar: '/ /evil.example/ada.png',
+  }, 'each run of control characters is one space, trimmed at the ends; half a surrogate pair is U+FFFD');
+  assert.equal(new URL(user.avatar as string, 'https://site.example/').host, 'site.example', 'a tab can no longer turn an avatar path into another host');
+  const other = await TestClient.signIn(server.url, await token('grace'));
+  clients.push(other);
+  assert.deepEqual(await other.request('profile', { userId: 'ada' }), user, 'stored as cleaned');
+
+  const nameless = await TestClient.signIn(server.url, await token('hopper', '\u0007\u0008'));
+  clients.push(nameless);
+  assert.equal((nameless.welcome.session as { user: User }).user.name, 'hopper', 'nothing left of the name: the user id stands in, as without one');
+
+  const visitor = await TestClient.signIn(server.url, { visitor: { name: ' Guest\u0000\r\n', email: 'guest@example.com\r\n' } });
+  clients.push(visitor);
+  const guest = (visitor.welcome.session as { user: User }).user;
+  assert.deepEqual({ name: guest.name, email: guest.email }, { name: 'Guest', email: 'guest@example.com' });
+  const long = await TestClient.signIn(server.url, { visitor: { name: `${'x'.repeat(99)}😀`, email: '\u0007' } });
+  clients.push(long);
+  const cut = (long.welcome.session as { user: User }).user;
+  assert.equal(cut.name, 'x'.repeat(99), 'cut to 100 without splitting the emoji in half');
+  assert.equal(cut.email, undefined, 'an email of nothing but control characters is none');
+  const blank = await TestClient.signIn(server.url, { visitor: { name: '\u001b' } });
+  clients.push(blank);
+  assert.equal((blank.welcome.session as { user: User }).user.name, 'Visitor');
+});

@@ -5,7 +5,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { HelloAuth, User } from '@perch/protocol';
-import { isId, validateUser } from '@perch/protocol';
+import { cleanLine, isId, validateUser } from '@perch/protocol';
 import { KeyedBuckets, type RateLimit } from './rate-limit.js';
 import { RequestError } from './request-error.js';
 import type { Storage } from './storage/storage.js';
@@ -77,6 +77,13 @@ export async function mintToken(options: MintTokenOptions): Promise<string> {
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + (options.ttlSeconds ?? 3600))
     .sign(new TextEncoder().encode(options.secret));
+}
+
+/** The first `max` code units of `text`, one fewer when the cut would split a surrogate pair. */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
 /** Turns a jose failure into a sentence that says what was wrong with the token. */
@@ -158,11 +165,17 @@ export class Authenticator {
     if (!isId(payload.sub)) {
       throw new RequestError('unauthorized', 'The token\'s "sub" must be a user id of 1–128 letters, digits or _ . : @ -.');
     }
-    const candidate: Record<string, unknown> = { id: payload.sub, name: typeof payload.name === 'string' && payload.name !== '' ? payload.name : payload.sub };
+    // The site vouched for these claims, so a control character in them (a stray tab or line
+    // break from its user database) is cleaned away rather than refusing the person's sign-in.
+    const clean = (value: unknown) => (typeof value === 'string' ? cleanLine(value) : value);
+    const name = clean(payload.name);
+    const candidate: Record<string, unknown> = { id: payload.sub, name: typeof name === 'string' && name !== '' ? name : payload.sub };
     for (const [claim, field] of Object.entries(PROFILE_CLAIMS)) {
-      if (payload[claim] !== undefined) candidate[field] = payload[claim];
+      if (payload[claim] !== undefined) candidate[field] = clean(payload[claim]);
     }
-    // An avatar is an http(s) URL, or a path on the page's own site ("/avatars/ada.png"), never another scheme.
+    // An avatar is an http(s) URL, or a path on the page's own site ("/avatars/ada.png"), never another
+    // scheme. Checked after cleaning: URL parsers drop tabs and line breaks, so "/\t/evil.example"
+    // would otherwise pass as a path and load from another host.
     if (typeof candidate.avatar === 'string' && !/^(https?:\/\/|\/(?![/\\]))/i.test(candidate.avatar)) delete candidate.avatar;
     const checked = validateUser(candidate);
     if (!checked.ok) throw new RequestError('unauthorized', `The token's profile claims were refused: ${checked.error}`);
@@ -182,8 +195,9 @@ export class Authenticator {
     }
     const wait = this.visitorBuckets.take(remoteAddress);
     if (wait > 0) throw new RequestError('rate_limited', 'Too many new visitors from this address; wait and try again.', wait);
-    const user: User = { id: `visitor-${randomUUID()}`, name: input.name?.trim().slice(0, 100) || 'Visitor', visitor: true };
-    const email = input.email?.trim();
+    // Cleaned, not refused: a pasted line break in the pre-chat form must not keep a visitor out.
+    const user: User = { id: `visitor-${randomUUID()}`, name: cut(cleanLine(input.name ?? ''), 100).trimEnd() || 'Visitor', visitor: true };
+    const email = cleanLine(input.email ?? '');
     if (email) user.email = email;
     const visitorToken = randomBytes(32).toString('base64url');
     await this.storage.createVisitor(user, hashVisitorToken(visitorToken), this.now());

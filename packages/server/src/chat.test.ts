@@ -223,3 +223,37 @@ test('sends from one connection are pipelined yet numbered and answered in order
   for (let i = 0; i < 30; i++) seen.push((await dave.event<Message>('message', (m) => m.conversationId === direct.id)).seq);
   assert.deepEqual(seen, messages.map((m) => m.seq), 'the partner gets them in seq order');
 });
+
+test('control characters: a group title or text holding one is refused with bad_request naming it; tab and line breaks pass in texts; everyone goes on being served', async () => {
+  const alice = await as('alice');
+  const bob = await as('bob');
+  const refused = (promise: Promise<unknown>, message: RegExp) =>
+    assert.rejects(promise, (error: RequestFailed) => error.code === 'bad_request' && message.test(error.message));
+
+  await refused(alice.request('createGroup', { title: 'Launch\u0007crew', members: ['bob'] }), /: "title" contains the control character U\+0007; it must be one line/);
+  await refused(alice.request('createGroup', { title: 'Launch\u009bcrew', members: ['bob'] }), /: "title" contains the control character U\+009B/);
+  await refused(alice.request('createGroup', { title: 'Launch\ncrew', members: ['bob'] }), /: "title" contains the control character U\+000A/);
+  await refused(alice.request('createGroup', { title: 'Launch \ud83d', members: ['bob'] }), /: "title" contains half of a surrogate pair \(U\+D83D\)/);
+  assert.deepEqual(await bob.eventsAfter('conversation', 100), [], 'no group was made');
+  const group = await alice.request('createGroup', { title: 'Launch crew 🚀\n', members: ['bob'] });
+  assert.equal(group.title, 'Launch crew 🚀', 'a line break at the end is trimmed away with the spaces');
+
+  const multiLine = 'Line one\n\tindented\r\nand \u200fمرحبا\u200e, 😀';
+  const sent = await send(alice, group.id, multiLine);
+  assert.equal(sent.text, multiLine, 'tab, line breaks and bidi marks are kept as sent');
+  assert.equal((await bob.event<Message>('message', (m) => m.id === sent.id)).text, multiLine);
+  await refused(send(alice, group.id, 'nul\u0000'), /: Message contains control characters/);
+  await refused(send(alice, group.id, 'bell\u0007'), /: Message contains control characters/);
+  await refused(send(alice, group.id, '\u009b31mred'), /: Message contains the control character U\+009B; only tab and line breaks are allowed/);
+  await refused(send(alice, group.id, 'cut in half \ud83d'), /: Message contains half of a surrogate pair \(U\+D83D\).*well-formed/);
+  await refused(send(alice, group.id, 'stray \ude00 low half'), /U\+DE00/);
+  await refused(alice.request('editMessage', { conversationId: group.id, id: sent.id as string, text: 'next\u0085line' }), /: Message contains the control character U\+0085/);
+  await refused(alice.request('post', { clientId: crypto.randomUUID(), text: 'esc\u001b[2J', createdAt: Date.now() }), /: Post contains control characters/);
+  await refused(alice.request('post', { clientId: crypto.randomUUID(), text: 'c1\u0090', createdAt: Date.now() }), /: Post contains the control character U\+0090/);
+
+  const page = await bob.request('history', { conversationId: group.id, limit: 10 });
+  assert.deepEqual(page.messages.map((m) => m.text), [multiLine], 'nothing refused was stored, and the edit did not happen');
+  const reply = await send(bob, group.id, 'Still here');
+  assert.equal((await alice.event<Message>('message', (m) => m.id === reply.id)).text, 'Still here', 'the refusals closed nothing');
+  assert.equal((await send(alice, group.id, 'Me too')).seq, 3);
+});

@@ -116,3 +116,28 @@ test('profiles come from token claims, are refreshed at each sign-in, and the di
   assert.deepEqual(directory.map((u) => u.id), ['alice', 'bob', 'carol', 'dave', 'erin'], 'sorted by name, visitors left out');
   assert.ok(directory.every((u) => u.visitor !== true));
 });
+
+test('control characters: a status or contact group name holding one is refused with bad_request naming it, and watchers see nothing of it', async () => {
+  const alice = await as('alice');
+  const bob = await as('bob');
+  await alice.request('addContact', { userId: 'bob', groups: [] });
+  await alice.event<Presence>('presence', (p) => p.userId === 'bob');
+  await sleep(100);
+  alice.inbox.length = 0; // Bob coming online and the contact's events: not what this test is about.
+  const refused = (promise: Promise<unknown>, message: RegExp) =>
+    assert.rejects(promise, (error: Error & { code?: string }) => error.code === 'bad_request' && message.test(error.message));
+
+  await refused(bob.request('setPresence', { show: 'away', status: '\u001b[31mOn fire' }), /: Status contains the control character U\+001B; it must be one line/);
+  await refused(bob.request('setPresence', { show: 'away', status: 'Out\tto lunch' }), /: Status contains the control character U\+0009/);
+  await refused(bob.request('setPresence', { show: 'away', status: 'Back at 3\u0085' }), /: Status contains the control character U\+0085/);
+  await refused(bob.request('setPresence', { show: 'away', status: 'Half \udc00' }), /: Status contains half of a surrogate pair \(U\+DC00\)/);
+  assert.deepEqual(await alice.eventsAfter('presence', 100), [], 'watchers saw no change');
+  assert.deepEqual((await bob.request('roster', {})).presence.at(-1), { userId: 'bob', show: 'online' }, 'nothing was stored');
+  const rtl = '\u200fفي اجتماع\u200e (10:00)';
+  await bob.request('setPresence', { show: 'away', status: rtl });
+  assert.deepEqual(await alice.event('presence', (p) => p.userId === 'bob'), { userId: 'bob', show: 'away', status: rtl }, 'bidi marks are no control characters');
+
+  await refused(alice.request('addContact', { userId: 'bob', groups: ['Friends', 'Te\u0007am'] }), /: "groups\[1\]" contains the control character U\+0007/);
+  assert.deepEqual((await alice.request('roster', {})).contacts, [{ user: { id: 'bob', name: 'Bob' }, groups: [] }], 'the contact was not refiled');
+  await bob.request('setPresence', { show: 'online' });
+});

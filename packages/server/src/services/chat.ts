@@ -8,9 +8,8 @@ import { shareJson } from '../frame-text.js';
 import { RequestError } from '../request-error.js';
 import type { ConversationRecord } from '../storage/storage.js';
 import { fitPage, refuseVisitors, requirePerson, type Caller, type ServiceDeps } from './context.js';
+import { MEMBER_CACHE_IDS, MemberCache } from './member-cache.js';
 
-/** How many conversations' member lists are cached (members never change once created). */
-const MEMBER_CACHE_SIZE = 50_000;
 /** At most one `typing on` per user and conversation is forwarded in this many ms. */
 export const TYPING_INTERVAL_MS = 1000;
 
@@ -45,12 +44,14 @@ export function conversationView(record: ConversationRecord, viewerId: Id): Conv
 /** The chat half of the server. */
 export class ChatService {
   private readonly deps: ServiceDeps;
-  private readonly members = new Map<Id, Promise<Id[] | undefined>>();
+  /** The member lists of conversations (members never change once created). */
+  private readonly members: MemberCache;
   private readonly typingState = new Map<string, { on: boolean; lastOnAt: number }>();
 
-  /** Creates the chat service over shared dependencies. */
-  constructor(deps: ServiceDeps) {
+  /** Creates the chat service over shared dependencies; `memberCacheIds` bounds its {@link members} cache. */
+  constructor(deps: ServiceDeps, memberCacheIds = MEMBER_CACHE_IDS) {
     this.deps = deps;
+    this.members = new MemberCache((conversationId) => deps.storage.getMembers(conversationId), memberCacheIds);
   }
 
   /** Every conversation of the caller, most recently active first. */
@@ -188,22 +189,12 @@ export class ChatService {
   }
 
   /**
-   * The member ids of a conversation the caller belongs to, or `not_found` / `forbidden`. The
-   * cache holds the lookup itself, so that concurrent callers share it and go on in the order
-   * they called: pipelined sends of one connection reach the storage in arrival order.
+   * The member ids of a conversation the caller belongs to, or `not_found` / `forbidden`.
+   * Concurrent callers share the cache's lookup and go on in the order they called: pipelined
+   * sends of one connection reach the storage in arrival order.
    */
   private async requireMember(conversationId: Id, userId: Id): Promise<Id[]> {
-    let lookup = this.members.get(conversationId);
-    if (lookup === undefined) {
-      lookup = this.deps.storage.getMembers(conversationId);
-      if (this.members.size >= MEMBER_CACHE_SIZE) this.members.delete(this.members.keys().next().value as Id);
-      this.members.set(conversationId, lookup);
-      const forgetUnlessFound = (members: Id[] | undefined) => {
-        if (members === undefined && this.members.get(conversationId) === lookup) this.members.delete(conversationId);
-      };
-      lookup.then(forgetUnlessFound, () => forgetUnlessFound(undefined));
-    }
-    const members = await lookup;
+    const members = await this.members.members(conversationId);
     if (members === undefined) {
       throw new RequestError('not_found', `There is no conversation with id ${JSON.stringify(conversationId)}.`);
     }
