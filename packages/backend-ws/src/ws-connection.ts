@@ -62,6 +62,8 @@ function fits(text: string, limit: number): boolean {
   return text.length * 3 <= limit || encoder.encode(text).length <= limit;
 }
 
+/** Why a connection that did not answer `what` within `ms` milliseconds is ended. */
+const unanswered = (what: string, ms: number) => `The server did not answer "${what}" within ${ms} ms; the connection is considered dead and will be reopened.`;
 const knownCode = (code: string): ErrorCode => ((ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'internal');
 const delay = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
@@ -121,10 +123,9 @@ export class WsConnection implements BackendConnection {
     });
   }
 
-  /** The signed-in user, from the server's `welcome`. */
+  /** The signed-in user, from the server's `welcome` (set before `open` resolves, so always there). */
   get session(): Session {
-    if (!this.#session) throw new PerchError('unavailable', 'The server has not welcomed this connection yet.');
-    return this.#session;
+    return this.#session!;
   }
 
   sendMessage(input: { conversationId: Id; clientId: string; text: string; createdAt: number }): Promise<Message> {
@@ -231,7 +232,7 @@ export class WsConnection implements BackendConnection {
       const timeout = this.#options.requestTimeout;
       const timer = setTimeout(() => {
         if (!this.#pending.delete(id)) return;
-        const message = `The server did not answer "${cmd}" within ${timeout} ms; the connection is considered dead and will be reopened.`;
+        const message = unanswered(cmd, timeout);
         reject(new PerchError('timeout', message));
         this.#lost({ code: 'timeout', message });
       }, timeout);
@@ -275,7 +276,7 @@ export class WsConnection implements BackendConnection {
         // frames (ten close the socket with 1002): stop pinging on this connection and rely on the
         // request timeouts. The refusal still proved the connection alive.
         if (this.#phase === 'open' && error.code === 'bad_request') return void (this.#pingRefused = true);
-        this.#lastError = { code: error.code, message: error.message, ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }) };
+        this.#lastError = error;
         // Before `welcome` an error frame is the answer to `hello`: the sign-in was refused.
         if (this.#phase === 'hello') this.#refuse(error);
         return;
@@ -298,8 +299,7 @@ export class WsConnection implements BackendConnection {
     if (this.#phase !== 'open' || this.#pingRefused || !heartbeatInterval) return;
     const timer = setTimeout(() => {
       if (pinged) {
-        const message = `The server did not answer "ping" within ${heartbeatTimeout} ms; the connection is considered dead and will be reopened.`;
-        return this.#lost({ code: 'timeout', message });
+        return this.#lost({ code: 'timeout', message: unanswered('ping', heartbeatTimeout) });
       }
       this.#write('{"type":"ping"}');
       this.#heard(true);
@@ -327,10 +327,10 @@ export class WsConnection implements BackendConnection {
     console.warn(`Perch: ignored ${what} from the server; further bad frames on this connection are ignored silently.`);
   }
 
-  #take(id: string | undefined): Pending | undefined {
-    const pending = id === undefined ? undefined : this.#pending.get(id);
+  #take(id: string): Pending | undefined {
+    const pending = this.#pending.get(id);
     if (!pending) return undefined;
-    this.#pending.delete(id!);
+    this.#pending.delete(id);
     clearTimeout(pending.timer);
     return pending;
   }
@@ -352,22 +352,10 @@ export class WsConnection implements BackendConnection {
   #dispatch(frame: EventFrame): void {
     const listener = this.#listener;
     try {
-      switch (frame.event) {
-        case 'message':
-          return listener.message(frame.data);
-        case 'conversation':
-          return listener.conversation(frame.data);
-        case 'post':
-          return listener.post(frame.data);
-        case 'presence':
-          return listener.presence(frame.data);
-        case 'typing':
-          return listener.typing(frame.data);
-        case 'receipt':
-          return listener.receipt(frame.data);
-        case 'contact':
-          return frame.data.removed === true ? listener.contact(frame.data.contact, true) : listener.contact(frame.data.contact);
-      }
+      // validateServerFrame let through only the events the listener has a method for.
+      if (frame.event !== 'contact') return (listener[frame.event] as (data: unknown) => void)(frame.data);
+      const { contact, removed } = frame.data;
+      return removed === true ? listener.contact(contact, true) : listener.contact(contact);
     } catch (error) {
       // A throwing listener must not take the socket's event loop down with it.
       console.error(`Perch: the "${frame.event}" event handler threw`, error);

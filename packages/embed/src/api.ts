@@ -104,6 +104,9 @@ export interface EmbedParts {
   loadWindows: () => Promise<typeof chatWindowsClass>;
 }
 
+/** `options` without credentials and the user they belong to. */
+const withoutCredentials = ({ token: _t, tokenUrl: _u, visitor: _v, user: _w, ...rest }: EmbedOptions | Record<string, unknown>) => rest;
+
 /** Where an element of the page is the target of `open`. */
 const TARGET = 'perch-chat-pane[data-perch-target]';
 
@@ -213,9 +216,7 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
   /** The tag's data-* settings under `input`; credentials given in `input` replace the tag's (and its user). */
   const tagDefaults = (input: unknown): Record<string, unknown> => {
     const given = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
-    if (given.token === undefined && given.tokenUrl === undefined && given.visitor === undefined) return scriptRaw;
-    const { token: _t, tokenUrl: _u, visitor: _v, user: _w, ...rest } = scriptRaw;
-    return rest;
+    return given.token === undefined && given.tokenUrl === undefined && given.visitor === undefined ? scriptRaw : withoutCredentials(scriptRaw);
   };
 
   const boot = async (input: unknown): Promise<boolean> => {
@@ -331,8 +332,7 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
           console.error(`Perch('identify'): give { token }, { tokenUrl } or { visitor }; got ${JSON.stringify(input)}.`);
           return Promise.resolve(false);
         }
-        const { token: _t, tokenUrl: _u, visitor: _v, user: _w, ...kept } = options ?? {};
-        return boot({ ...kept, ...input });
+        return boot({ ...withoutCredentials(options ?? {}), ...input });
       }
       case 'shutdown': {
         // { forget: true } on a shared device: also delete the cache, outbox and marks kept here.

@@ -61,6 +61,11 @@ function text(field: string, value: unknown): string | undefined {
   throw new ConfigError(`${field} must be a non-empty string; got ${JSON.stringify(value)}.`);
 }
 
+/** Sets `target[key]` to a checked value, leaving the key out when there is none. */
+function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) target[key] = value;
+}
+
 /** Resolves `url` against the page and checks its scheme. */
 function address(field: string, url: string, schemes: readonly string[], base: string): string {
   let parsed: URL;
@@ -90,8 +95,7 @@ export function checkOptions(input: unknown, base: string, scriptOrigin: string)
   const options: EmbedOptions = {};
   const server = text('server', raw.server) ?? scriptOrigin.replace(/^http/, 'ws') + '/';
   options.server = address('server', server, ['ws:', 'wss:'], base.replace(/^http/, 'ws'));
-  const token = text('token', raw.token);
-  if (token !== undefined) options.token = token;
+  put(options, 'token', text('token', raw.token));
   const tokenUrl = text('tokenUrl', raw.tokenUrl);
   if (tokenUrl !== undefined) options.tokenUrl = address('tokenUrl', tokenUrl, ['http:', 'https:'], base);
   if (raw.visitor !== undefined) {
@@ -99,26 +103,19 @@ export function checkOptions(input: unknown, base: string, scriptOrigin: string)
     if (typeof visitor !== 'object' || visitor === null) throw new ConfigError('visitor must be an object like { name: "Ada" }.');
     const { name, email } = visitor as Record<string, unknown>;
     options.visitor = {};
-    if (name !== undefined) options.visitor.name = text('visitor.name', name)!;
-    if (email !== undefined) options.visitor.email = text('visitor.email', email)!;
+    put(options.visitor, 'name', text('visitor.name', name));
+    put(options.visitor, 'email', text('visitor.email', email));
   }
-  const user = text('user', raw.user);
-  if (user !== undefined) options.user = user;
-  const theme = oneOf('theme', raw.theme, THEMES);
-  if (theme !== undefined) options.theme = theme;
-  const locale = text('locale', raw.locale);
-  if (locale !== undefined) options.locale = locale;
-  const storage = oneOf('storage', raw.storage, STORAGE);
-  if (storage !== undefined) options.storage = storage;
+  put(options, 'user', text('user', raw.user));
+  put(options, 'theme', oneOf('theme', raw.theme, THEMES));
+  put(options, 'locale', text('locale', raw.locale));
+  put(options, 'storage', oneOf('storage', raw.storage, STORAGE));
   if (raw.windows !== undefined) {
     if (typeof raw.windows !== 'boolean') throw new ConfigError(`windows must be true or false; got ${JSON.stringify(raw.windows)}.`);
     options.windows = raw.windows;
   }
   return options;
 }
-
-/** `data-token-url` → `tokenUrl`. */
-const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /**
  * Reads the script tag's `data-*` attributes: `data-server`, `data-token`, `data-token-url`,
@@ -130,13 +127,12 @@ export function readScriptTag(script: HTMLScriptElement | null): { raw: Record<s
   const raw: Record<string, unknown> = {};
   let autoboot: boolean | undefined;
   if (!script) return { raw };
-  for (const { name, value } of [...script.attributes]) {
-    if (!name.startsWith('data-')) continue;
-    const key = camel(name.slice(5));
+  // `dataset` names them in camel case: `data-token-url` → `tokenUrl`.
+  for (const [key, value] of Object.entries(script.dataset)) {
     if (key === 'autoboot') autoboot = value !== 'false';
     else if (key === 'windows') raw.windows = value !== 'false';
     else if (key === 'visitorName' || key === 'visitorEmail') {
-      const visitor = (raw.visitor ??= {}) as Record<string, string>;
+      const visitor = (raw.visitor ??= {}) as Record<string, unknown>;
       visitor[key === 'visitorName' ? 'name' : 'email'] = value;
     } else if (['server', 'token', 'tokenUrl', 'user', 'theme', 'locale', 'storage'].includes(key)) raw[key] = value;
   }
