@@ -122,6 +122,29 @@ describe('feed', () => {
     await bob.conn.follow({ userId: 'alice', on: false });
     assert.deepEqual(texts((await bob.conn.feed({ source: { kind: 'home' }, limit: 10 })).posts), ['answer!']);
   });
+
+  it('names a reply’s parent author (replyToAuthorId) in the answer, a retry’s answer, live events and timelines', async () => {
+    const { hub, connect } = world();
+    hub.follow('carol', 'bob');
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    const carol = await connect('carol');
+    const parent = await publish(alice.conn, 'lunch?');
+    const plain = await publish(bob.conn, 'at noon');
+    const input = { clientId: 'bob-reply', text: 'me!', createdAt: 1, replyTo: parent.id! };
+    const reply = await bob.conn.post(input);
+    assert.equal(reply.replyToAuthorId, 'alice');
+    assert.equal((await bob.conn.post(input)).replyToAuthorId, 'alice', 'a retry answers the same');
+    await tick();
+    assert.deepEqual(carol.events.of('post').map((p) => [p.text, p.replyToAuthorId]), [['at noon', undefined], ['me!', 'alice']], 'live events');
+    const home = await carol.conn.feed({ source: { kind: 'home' }, limit: 10 });
+    assert.deepEqual(home.posts.map((p) => [p.text, p.replyToAuthorId]), [['me!', 'alice'], ['at noon', undefined]], 'the home timeline');
+    const user = await alice.conn.feed({ source: { kind: 'user', userId: 'bob' }, limit: 10 });
+    assert.equal(user.posts.find((p) => p.id === reply.id)?.replyToAuthorId, 'alice', 'a user timeline');
+    assert.ok(!('replyToAuthorId' in user.posts.find((p) => p.id === plain.id)!), 'not on a post that replies to none');
+    const seeded = hub.publish('carol', 'seeded reply', parent.id);
+    assert.equal(seeded.replyToAuthorId, 'alice', 'the seeding helper too');
+  });
 });
 
 it('seeding helpers publish, like and open a chat without a connection', async () => {

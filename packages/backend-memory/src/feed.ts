@@ -67,7 +67,11 @@ export class FeedService {
       replies: 0,
       state: 'sent',
     };
-    if (parent !== undefined) post.replyTo = parent.post.id;
+    if (parent !== undefined) {
+      // Stored with the reply, so every page, event and answer that shows it says whom it answers.
+      post.replyTo = parent.post.id;
+      post.replyToAuthorId = parent.post.authorId;
+    }
     const record: PostRecord = { post, likedBy: new Set() };
     this.posts.push(record);
     this.byId.set(post.id as Id, record);

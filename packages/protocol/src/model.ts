@@ -120,6 +120,11 @@ export interface Post {
   liked?: boolean;
   /** The post this one replies to. */
   replyTo?: Id;
+  /**
+   * The author of the post this one replies to, filled by the server with `replyTo` (absent when
+   * that post is unknown, and on a reply still queued on this device).
+   */
+  replyToAuthorId?: Id;
   replies?: number;
   state: 'pending' | 'sent' | 'failed';
   error?: { code: string; message: string };

@@ -139,6 +139,7 @@ export function validatePost(input: unknown): Validated<Post> {
   const post: Post = { id, authorId, clientId, text, createdAt, likes: isCount(likes) ? likes : 0, state: 'sent' };
   if (isCount(input.sentAt)) post.sentAt = input.sentAt;
   if (isId(input.replyTo)) post.replyTo = input.replyTo;
+  if (isId(input.replyToAuthorId)) post.replyToAuthorId = input.replyToAuthorId;
   if (isCount(input.replies)) post.replies = input.replies;
   if (typeof input.liked === 'boolean') post.liked = input.liked;
   return ok(post);

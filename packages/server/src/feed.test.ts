@@ -134,3 +134,23 @@ test('a reply counts on its parent, which is fanned out again; mentions find @id
   const aliceMentions = await alice.request('feed', { source: { kind: 'mentions' }, limit: 10 });
   assert.deepEqual(aliceMentions.posts.map((p) => p.id), [reply.id]);
 });
+
+test('a reply names its parent’s author (replyToAuthorId) in the answer, a retry’s answer, the live event, the home and user timelines', async () => {
+  const alice = await as('alice');
+  const carol = await as('carol');
+  await carol.request('follow', { userId: 'bob', on: true });
+  const bob = await as('bob');
+  const parent = await publish(alice, 'Who is in for lunch?');
+  const plain = await publish(bob, 'Lunch at noon');
+  const clientId = crypto.randomUUID();
+  const reply = await publish(bob, 'Me!', { clientId, replyTo: parent.id as string });
+  assert.equal(reply.replyToAuthorId, 'alice');
+  assert.equal((await publish(bob, 'Me!', { clientId, replyTo: parent.id as string })).replyToAuthorId, 'alice', 'a retry answers the same');
+  assert.equal((await carol.event<Post>('post', (p) => p.id === reply.id)).replyToAuthorId, 'alice', 'the live event');
+  const home = await carol.request('feed', { source: { kind: 'home' }, limit: 10 });
+  assert.equal(home.posts.find((p) => p.id === reply.id)?.replyToAuthorId, 'alice', 'the home timeline');
+  const user = await alice.request('feed', { source: { kind: 'user', userId: 'bob' }, limit: 10 });
+  assert.equal(user.posts.find((p) => p.id === reply.id)?.replyToAuthorId, 'alice', 'a user timeline');
+  assert.ok(!('replyToAuthorId' in (user.posts.find((p) => p.id === plain.id) as Post)), 'not on a post that replies to none');
+  await carol.request('follow', { userId: 'bob', on: false });
+});

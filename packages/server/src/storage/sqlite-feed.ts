@@ -16,12 +16,16 @@ interface PostRow {
   created_at: number;
   sent_at: number;
   reply_to: string | null;
+  /** The author of the post `reply_to` names (a join: null when there is none). */
+  reply_to_author: string | null;
   likes: number;
   replies: number;
   liked?: number;
 }
 
-const POST_COLUMNS = 'p.id, p.author_id, p.client_id, p.text, p.created_at, p.sent_at, p.reply_to, p.likes, p.replies';
+const POST_COLUMNS = 'p.id, p.author_id, p.client_id, p.text, p.created_at, p.sent_at, p.reply_to, r.author_id AS reply_to_author, p.likes, p.replies';
+/** Posts `p`, each with the post it replies to as `r` (by the unique index on id). */
+const POSTS = 'posts p LEFT JOIN posts r ON r.id = p.reply_to';
 const LIKED = 'EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = @viewer) AS liked';
 
 function postFromRow(row: PostRow): Post {
@@ -37,6 +41,7 @@ function postFromRow(row: PostRow): Post {
     state: 'sent',
   };
   if (row.reply_to !== null) post.replyTo = row.reply_to;
+  if (row.reply_to_author !== null) post.replyToAuthorId = row.reply_to_author;
   if (row.liked !== undefined) post.liked = row.liked === 1;
   return post;
 }
@@ -48,14 +53,14 @@ export function sqliteFeed(db: Database.Database, batch: WriteBatch): FeedMethod
   db.function('perch_mentions', { deterministic: true }, (text: unknown, handle: unknown) =>
     typeof text === 'string' && typeof handle === 'string' && mentions(text, handle) ? 1 : 0,
   );
-  const selectByClientId = db.prepare(`SELECT ${POST_COLUMNS} FROM posts p WHERE p.author_id = ? AND p.client_id = ?`);
+  const selectByClientId = db.prepare(`SELECT ${POST_COLUMNS} FROM ${POSTS} WHERE p.author_id = ? AND p.client_id = ?`);
   const insertPost = db.prepare(`
     INSERT INTO posts (id, author_id, client_id, text, created_at, sent_at, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?)`);
-  const countReply = db.prepare('UPDATE posts SET replies = replies + 1 WHERE id = ?');
-  const selectPost = db.prepare(`SELECT ${POST_COLUMNS}, ${LIKED} FROM posts p WHERE p.id = @id`);
+  const countReply = db.prepare('UPDATE posts SET replies = replies + 1 WHERE id = ? RETURNING author_id').pluck();
+  const selectPost = db.prepare(`SELECT ${POST_COLUMNS}, ${LIKED} FROM ${POSTS} WHERE p.id = @id`);
   const selectPos = db.prepare('SELECT pos FROM posts WHERE id = ?').pluck();
   const page = (where: string) =>
-    db.prepare(`SELECT ${POST_COLUMNS}, ${LIKED} FROM posts p WHERE (${where}) AND p.pos < @before ORDER BY p.pos DESC LIMIT @limit`);
+    db.prepare(`SELECT ${POST_COLUMNS}, ${LIKED} FROM ${POSTS} WHERE (${where}) AND p.pos < @before ORDER BY p.pos DESC LIMIT @limit`);
   const pages = {
     home: page('p.author_id = @viewer OR p.author_id IN (SELECT followee_id FROM follows WHERE follower_id = @viewer)'),
     user: page('p.author_id = @author'),
@@ -69,9 +74,9 @@ export function sqliteFeed(db: Database.Database, batch: WriteBatch): FeedMethod
   const create = (input: NewPost) => {
     const original = selectByClientId.get(input.authorId, input.clientId) as PostRow | undefined;
     if (original !== undefined) return { value: postFromRow(original), fresh: false };
-    if (input.replyTo !== undefined && countReply.run(input.replyTo).changes === 0) {
-      throw new Error(`Post ${input.replyTo} does not exist.`);
-    }
+    // Counting the reply on its parent also says who wrote the parent.
+    const replyToAuthor = input.replyTo === undefined ? undefined : (countReply.get(input.replyTo) as Id | undefined);
+    if (input.replyTo !== undefined && replyToAuthor === undefined) throw new Error(`Post ${input.replyTo} does not exist.`);
     insertPost.run(input.id, input.authorId, input.clientId, input.text, input.createdAt, input.sentAt, input.replyTo ?? null);
     const post: Post = {
       id: input.id,
@@ -85,6 +90,7 @@ export function sqliteFeed(db: Database.Database, batch: WriteBatch): FeedMethod
       state: 'sent',
     };
     if (input.replyTo !== undefined) post.replyTo = input.replyTo;
+    if (replyToAuthor !== undefined) post.replyToAuthorId = replyToAuthor;
     return { value: post, fresh: true };
   };
 

@@ -149,7 +149,8 @@ export interface Storage {
   followersOf(userId: Id): Promise<Id[]>;
   /**
    * Publishes a post (and increments the parent's `replies`), atomically. A second publish with the
-   * same (authorId, clientId) returns the original. Posts come back with `liked` unset.
+   * same (authorId, clientId) returns the original. Posts come back with `liked` unset. Here and
+   * below, a reply carries `replyToAuthorId`, the author of its parent.
    */
   createPost(input: NewPost): Promise<Persisted<Post>>;
   /** A post with `liked` set for `viewerId`. */
