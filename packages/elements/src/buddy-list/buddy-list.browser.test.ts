@@ -105,6 +105,55 @@ describe('<perch-buddy-list>', () => {
     expect(rows(element).filter((row) => row.tabIndex === 0).map((row) => row.querySelector('.name')!.textContent)).to.deep.equal(['Bob Builder']);
   });
 
+  it('has type-ahead: typed letters go to the next row that starts with them, wrapping around', async () => {
+    const hub = seededHub();
+    hub.addUser({ id: 'dan', name: 'Dan Brown' });
+    hub.addContact('alice', 'dan', ['Friends']);
+    const alice = await connected(hub);
+    const element = await list(alice);
+    const chats = collect('perch-open-chat');
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 600));
+    expect(names(element)).to.deep.equal(['Team', 'Bob Builder', 'Carol Danvers', 'Friends', 'Dan Brown', 'Dave Grohl']);
+    rows(element)[0]!.focus();
+    await type('d');
+    expect(focusedName(), 'one letter').to.equal('Dan Brown');
+    await type('d');
+    expect(focusedName(), 'the same letter again goes on to the next match').to.equal('Dave Grohl');
+    await type('d');
+    expect(focusedName(), 'and round again').to.equal('Dan Brown');
+    await pause();
+    await type('f');
+    expect(focusedName(), 'group rows too').to.equal('Friends');
+    await pause();
+    await type('dav');
+    expect(focusedName(), 'letters typed together make one prefix').to.equal('Dave Grohl');
+    await pause();
+    await type('B');
+    expect(focusedName(), 'wraps to the top, whatever the case').to.equal('Bob Builder');
+    await pause();
+    await type('x');
+    expect(focusedName(), 'no match: the focus stays').to.equal('Bob Builder');
+    await pause();
+    await type('da');
+    await pause();
+    await type('v');
+    expect(focusedName(), 'after a pause, typing starts afresh').to.equal('Dan Brown');
+    for (const combo of ['Control+c', 'Alt+c', 'Meta+c']) {
+      await pause();
+      await press(combo);
+      expect(focusedName(), `${combo} is not type-ahead`).to.equal('Dan Brown');
+    }
+    await pause();
+    await type('c');
+    expect(focusedName()).to.equal('Carol Danvers');
+    await press(' ');
+    expect(chats.map((e) => e.detail.userId), 'Space still opens a chat').to.deep.equal(['carol']);
+    $(element, 'input').focus();
+    await type('d');
+    expect(focused()!.localName, 'the search field keeps its letters').to.equal('input');
+    expect($<HTMLInputElement>(element, 'input').value).to.equal('d');
+  });
+
   it('draws the focus ring of a row inside the scroller, where it is not clipped', async () => {
     const { element } = await scene();
     $(element, 'input').focus();
@@ -192,6 +241,27 @@ describe('<perch-buddy-list>', () => {
     expect(shadowElements(element).length).to.be.lessThan(400);
     await press('Home');
     expect(focusedName()).to.equal('Team');
+  });
+
+  it('type-ahead reaches a match far outside the rendered rows of a long list', async () => {
+    const hub = seededHub();
+    for (let i = 0; i < 2_000; i++) {
+      hub.addUser({ id: `u${i}`, name: `Person ${String(i).padStart(4, '0')}` });
+      hub.addContact('alice', `u${i}`, ['Company']);
+    }
+    hub.addUser({ id: 'zed', name: 'Zed Zimmer' });
+    hub.addContact('alice', 'zed', ['Company']);
+    const alice = await connected(hub);
+    const element = await list(alice);
+    await until(() => names(element).includes('Person 0000'), 'the first rows');
+    expect(names(element)).to.not.include('Zed Zimmer');
+    rows(element)[0]!.focus();
+    await type('z');
+    expect(focusedName()).to.equal('Zed Zimmer');
+    expect(shadowElements(element).length).to.be.lessThan(400);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await type('b');
+    expect(focusedName(), 'wraps around to the top').to.equal('Bob Builder');
   });
 
   it('mirrors under dir="rtl" (← opens a group), says when offline, and takes theme tokens', async () => {

@@ -32,8 +32,11 @@ const RANK = { online: 0, dnd: 1, away: 2, invisible: 3, offline: 3 };
  *
  * A WAI-ARIA tree with a roving tabindex: ↑/↓ move, → opens a group or enters it, ← closes it or
  * goes up to it, Home/End, Enter opens a chat (or toggles a group), Shift+F10 or the context-menu
- * key (or a right click) asks for the person's profile. Typing in the search field filters as
- * you type; ↓ moves from it into the list. Only the rows in view are rendered (10,000 are fine).
+ * key (or a right click) asks for the person's profile. Type-ahead: typing a name's first letters
+ * in the list moves to the next person or group that starts with them (letters typed within half
+ * a second add up; the same letter again goes on to the next match; it wraps around). Typing in
+ * the search field filters as you type; ↓ moves from it into the list. Only the rows in view are
+ * rendered (10,000 are fine).
  *
  * @summary The buddy list: contacts or the directory in groups, with presence and unread counts.
  *
@@ -67,6 +70,11 @@ export class PerchBuddyList extends PerchElement {
   #inputs: unknown[] = [];
   #directory: User[] | undefined;
   #directoryOf: PerchClient | undefined;
+  /** What was typed for type-ahead, and when. */
+  #typed = '';
+  #typedAt = 0;
+  /** The tree's name, also the name of the group of people in no group. */
+  #label = '';
 
   constructor() {
     super();
@@ -135,21 +143,23 @@ export class PerchBuddyList extends PerchElement {
     for (const c of this.#conversations.value ?? []) {
       if (c.kind === 'direct') unread.set(c.members.find((id) => id !== me), c.unread);
     }
-    const label = this.mode === 'directory' ? msg('Directory') : msg('Contacts');
+    const search = msg('Search people');
+    const label = (this.#label = this.mode === 'directory' ? msg('Directory') : msg('Contacts'));
     return html`<div class="f">${banner(this.#status.value)}
-      <input type="search" part="search" aria-label=${msg('Search people')} placeholder=${msg('Search people')} .value=${this.#query}
+      <input type="search" part="search" aria-label=${search} placeholder=${search} .value=${this.#query}
         @input=${this.#search} @keydown=${this.#searchKey}>
       <div class="v" part="list">
-        <div role="tree" aria-label=${label} @keydown=${this.#key} @click=${this.#click} @contextmenu=${this.#context}>
+        <div role="tree" aria-label=${label} @keydown=${this.#key} @click=${this.#activate} @contextmenu=${this.#context}>
           ${visible.map((row, i) => {
             const count = unread.get(row.user?.id) ?? 0;
+            const tab = v.tabIndex(v.start + i);
             return row.user
               ? html`<div class="row r" role="treeitem" part="person" aria-level="2" aria-posinset=${row.pos} aria-setsize=${row.size}
-                  aria-keyshortcuts="Shift+F10" tabindex=${v.tabIndex(v.start + i)}>
+                  aria-keyshortcuts="Shift+F10" tabindex=${tab}>
                   <span class="name u">${row.user.name}</span>${count ? html`<span class="badge" part="badge"><span aria-hidden="true">${count}</span><span class="sr">${msg(str`${count} unread`)}</span></span>` : ''}
                   <span class="row mu">${presenceLine(row.presence!)}</span></div>`
               : html`<div class="row r" role="treeitem" part="group" aria-level="1" aria-expanded=${this.#open(row.group)}
-                  aria-posinset=${row.pos} aria-setsize=${row.size} tabindex=${v.tabIndex(v.start + i)}>
+                  aria-posinset=${row.pos} aria-setsize=${row.size} tabindex=${tab}>
                   <span class="name u">${row.group || label}</span><span class="mu">${row.online}/${row.count}</span></div>`;
           })}
         </div>
@@ -174,47 +184,36 @@ export class PerchBuddyList extends PerchElement {
     }
   }
 
-  #index(key: string): number {
-    return this.#rows.findIndex((row) => row.key === key);
-  }
-
-  /** The row of an event's treeitem. */
-  #rowOf(event: Event): Row | undefined {
-    return this.#rows[this.#v.indexOf(event.target)];
-  }
-
   /** Makes row `index` the tab stop, scrolls it into view and focuses it. */
   #focus(index: number): void {
     if (this.#rows[index]) void this.#v.focusIndex(index);
   }
 
-  #activate(row: Row): void {
-    if (!row.user) {
+  /** Enter, Space or a click on a row (←/→ on a group): opens a chat, or opens or closes the group. */
+  #activate(event: Event): void {
+    const index = this.#v.indexOf(event.target);
+    const row = this.#rows[index];
+    const user = row?.user;
+    if (user) {
+      if (emit(this, 'perch-open-chat', { userId: user.id })) this.perch?.openDirect(user.id).catch(() => {});
+    } else if (row) {
       if (!this.#collapsed.delete(row.group)) this.#collapsed.add(row.group);
-      this.#focus(this.#index(row.key));
-    } else if (emit(this, 'perch-open-chat', { userId: row.user.id })) {
-      this.perch?.openDirect(row.user.id).catch(() => {});
+      this.#focus(index);
     }
   }
 
-  #click(event: MouseEvent): void {
-    const row = this.#rowOf(event);
-    if (row) this.#activate(row);
-  }
-
   #context(event: Event): void {
-    const row = this.#rowOf(event);
-    if (row?.user) {
+    const user = this.#rows[this.#v.indexOf(event.target)]?.user;
+    if (user) {
       event.preventDefault();
-      emit(this, 'perch-open-profile', { userId: row.user.id });
+      emit(this, 'perch-open-profile', { userId: user.id });
     }
   }
 
   #key(event: KeyboardEvent): void {
-    const row = this.#rowOf(event);
+    const index = this.#v.indexOf(event.target);
+    const row = this.#rows[index];
     if (!row) return;
-    const index = this.#index(row.key);
-    const open = !row.user && this.#open(row.group);
     let target = -1;
     switch (event.key) {
       case 'ArrowDown':
@@ -233,22 +232,34 @@ export class PerchBuddyList extends PerchElement {
       case 'ArrowLeft': {
         // Right opens a group, or enters an open one; left closes a group, or goes up to it.
         const forward = (event.key === 'ArrowRight') !== (getComputedStyle(this).direction === 'rtl');
-        if (row.user) target = forward ? -1 : this.#index(row.group);
-        else if (forward === open) target = forward ? index + 1 : -1;
-        else this.#activate(row);
+        if (row.user) target = forward ? -1 : index - row.pos;
+        else if (forward === this.#open(row.group)) target = forward ? index + 1 : -1;
+        else this.#activate(event);
         break;
       }
       case 'Enter':
       case ' ':
-        this.#activate(row);
+        this.#activate(event);
         break;
       case 'F10':
       case 'ContextMenu':
         if (event.key === 'F10' && !event.shiftKey) return;
         this.#context(event);
         break;
-      default:
-        return;
+      default: {
+        // Type-ahead: a printable character, without Ctrl, Alt or ⌘, goes to the next row whose
+        // name starts with what was typed. Characters less than 500 ms apart add up; the same one
+        // again ("bb") goes on to the next match of "b"; the search wraps around.
+        if (event.key.length > 1 || event.ctrlKey || event.altKey || event.metaKey) return;
+        const char = event.key.toLocaleLowerCase();
+        const typed = (this.#typed = (event.timeStamp - this.#typedAt < 500 ? this.#typed : '') + char);
+        this.#typedAt = event.timeStamp;
+        const same = !typed.replaceAll(char, '');
+        const prefix = same ? char : typed;
+        const matches = ({ user, group }: Row) => (user ? searchText(user) : (group || this.#label).toLocaleLowerCase()).startsWith(prefix);
+        target = this.#rows.findIndex((row, i) => i >= index + +same && matches(row));
+        if (target < 0) target = this.#rows.findIndex(matches);
+      }
     }
     event.preventDefault();
     if (target >= 0) this.#focus(target);

@@ -180,6 +180,7 @@ describe('<perch-feed>', () => {
     const alice = await connected(hub);
     const empty = await feed(alice);
     await until(() => $(empty, '.end').textContent === 'No posts yet.', 'empty');
+    await expectAccessible(empty); // an empty feed is a group: role=feed needs articles (axe: aria-required-children)
     const failing = await feed(alice, { source: 'user:nobody' });
     await until(() => failing.shadowRoot!.querySelector('.end .err')?.textContent === 'That did not work. Please try again.', 'error');
     hub.addUser({ id: 'nobody', name: 'No Body' });
@@ -187,6 +188,51 @@ describe('<perch-feed>', () => {
     await until(() => $(failing, '.end').textContent === 'No posts yet.', 'retried');
     hub.setOffline(true);
     await until(() => /Reconnecting|Connecting/.test($(empty, '[part=banner]').textContent!), 'offline banner');
+  });
+
+  it('names whom a reply answers, as text only, once the backend says; nothing on other posts', async () => {
+    const hub = seededHub();
+    hub.addUser({ id: 'carol', name: HOSTILE[0]! });
+    const parent = hub.publish('carol', 'lunch?');
+    hub.publish('bob', 'me!', parent.id);
+    const alice = await connected(hub);
+    await until(() => alice.timeline.get().length === 2, 'the first page');
+    const element = await feed(alice);
+    const line = (text: string) => articles(element).find((a) => a.querySelector('.t')!.textContent === text)?.querySelector('[part=reply-to]');
+    expect(line('me!')?.textContent).to.equal(`Replying to ${HOSTILE[0]}`);
+    expect(line('lunch?')).to.equal(null);
+    expectSafe(element);
+    await expectAccessible(element);
+    // Queued offline, a reply does not know its parent's author yet: the line comes with the ack.
+    hub.setOffline(true);
+    await until(() => alice.status.get().state !== 'online', 'offline');
+    alice.post('count me in', { replyTo: parent.id! });
+    await until(() => texts(element)[0] === 'count me in', 'the queued reply');
+    expect(line('count me in')).to.equal(null);
+    hub.setOffline(false);
+    await until(() => line('count me in'), 'the line, once sent', 10_000);
+    expect(line('count me in')!.textContent).to.equal(`Replying to ${HOSTILE[0]}`);
+  });
+
+  it('keeps the focus in the feed when Retry is used: on the line that held it, Retry again one Tab away', async () => {
+    const hub = seededHub();
+    const alice = await connected(hub);
+    const element = await feed(alice, { source: 'user:nobody' });
+    const retry = () => element.shadowRoot!.querySelector<HTMLElement>('.end button');
+    await until(retry, 'the error');
+    const first = retry()!;
+    first.focus();
+    await press('Enter');
+    expect(focused()?.className, 'the focus waits on the status line').to.equal('end mu');
+    await until(() => retry() && retry() !== first, 'failed again');
+    expect(focused()?.className, 'and stays there').to.equal('end mu');
+    await press('Tab');
+    expect(focused() === retry(), 'Retry again, one Tab away').to.equal(true);
+    hub.addUser({ id: 'nobody', name: 'No Body' });
+    await press('Enter');
+    await until(() => $(element, '.end').textContent === 'No posts yet.', 'retried');
+    expect(document.activeElement === element, 'not lost to <body>').to.equal(true);
+    expect(focused()?.className).to.equal('end mu');
   });
 
   it('keeps relative times up to date', async () => {

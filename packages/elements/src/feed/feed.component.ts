@@ -13,7 +13,6 @@ import { Virtualizer } from '../internal/virtualizer.js';
 import { styles } from './feed.styles.js';
 
 const time = (post: Post) => post.sentAt ?? post.createdAt;
-const byTime = (a: Post, b: Post) => time(b) - time(a);
 
 /** The client's `post` events as a store (its value: the latest post), one per client. */
 const postEvents = new WeakMap<PerchClient, ReadableStore<Post | undefined>>();
@@ -37,12 +36,14 @@ function livePosts(client: PerchClient): ReadableStore<Post | undefined> {
  * you (`mentions`), or one person's (`user:ID`). A WAI-ARIA feed: each post is an `article` with its position; Page Down / Page Up move
  * between posts; `aria-busy` while a page loads. New posts wait behind a "Show new posts" button
  * so nothing moves under the reader; older ones load as you scroll down. Text is linked safely,
- * times are relative and keep updating, posts can be liked and replied to. Only the posts in
- * view are rendered.
+ * times are relative and keep updating, posts can be liked and replied to, and a reply says whom
+ * it answers ("Replying to Ada"). A page that fails to load says so, with Retry (the focus stays on
+ * that line while it retries). Only the posts in view are rendered.
  *
  * @summary A timeline of status updates: home, mentions, or one person's.
  *
  * @csspart post - One post (`article`).
+ * @csspart reply-to - The "Replying to …" line of a reply.
  * @csspart new-posts - The "Show new posts" button.
  * @csspart avatar - An author's photo or initials.
  * @csspart banner - The connection state line.
@@ -108,10 +109,11 @@ export class PerchFeed extends PerchElement {
         this.#known.set(post.clientId, post);
       }
     }
-    const all = source.kind === 'home' ? (this.#timeline.value ?? []) : [...this.#known.values()].sort(byTime);
+    const all = source.kind === 'home' ? (this.#timeline.value ?? []) : [...this.#known.values()].sort((a, b) => time(b) - time(a));
     // At first everything shows; later arrivals from others wait behind the "new posts" button.
     this.#since ??= all.length ? Math.max(...all.map(time)) : undefined;
-    this.#posts = all.filter((p) => this.#since === undefined || time(p) <= this.#since || p.authorId === me?.id || p.state !== 'sent');
+    // With #since undefined, `time(p) > undefined` is false: everything shows.
+    this.#posts = all.filter((p) => !(time(p) > this.#since!) || p.authorId === me?.id || p.state !== 'sent');
     this.#fresh = all.length - this.#posts.length;
   }
 
@@ -121,46 +123,50 @@ export class PerchFeed extends PerchElement {
     const v = this.#v;
     v.window(posts.map((p) => p.clientId));
     const links = { mention: this.mentionHref, tag: this.tagHref };
-    const articles = [];
-    for (let i = v.start; i < v.end; i++) {
-      const post = posts[i]!;
-      const name = (client && findUser(client, post.authorId, this)?.name) || post.authorId;
+    // The templates break lines only inside `${}`: whitespace between tags would be bytes shipped.
+    const articles = posts.slice(v.start, v.end).map((post, i) => {
+      i += v.start;
+      const user = client && findUser(client, post.authorId, this);
+      const name = user?.name || post.authorId;
+      // Whom a reply answers, when the backend says (a reply still queued here says it once sent).
+      const to = post.replyTo && post.replyToAuthorId;
       const replying = this.#replying === post.clientId;
-      articles.push(html`<article part="post" aria-posinset=${i + 1} aria-setsize=${this.#complete ? posts.length : -1}
-        aria-labelledby="h${i}" aria-describedby="t${i}" tabindex=${v.tabIndex(i)}>
-        <header class="row" id="h${i}">${avatar(client && findUser(client, post.authorId, this), name)}<strong class="u">${name}</strong>
-          <span class="mu">${timeEl(time(post), ago(time(post)))}</span></header>
-        <p class="t u" id="t${i}" dir="auto">${linkify(post.text, links)}</p>
-        <footer class="row mu">${
-          post.state === 'sent'
-            ? html`<button aria-pressed=${!!post.liked} @click=${() => this.#like(post)}>${msg('Like')} ${post.likes || ''}</button>
-                <button aria-expanded=${replying} @click=${() => this.#reply(replying ? '' : post.clientId)}>${msg('Reply')} ${post.replies || ''}</button>`
-            : post.state === 'failed'
-              ? html`<span class="err">${msg('Not posted.')}</span> <button @click=${() => client?.retry(post.clientId)}>${msg('Retry')}</button>`
-              : msg('Posting…')
-        }</footer>
-        ${replying
-          ? html`<div class="row"><textarea rows="2" aria-label=${msg(str`Reply to ${name}`)} @keydown=${(e: KeyboardEvent) => this.#replyKey(e, post)}></textarea>
-              <button class="primary" @click=${() => this.#send(post)}>${msg('Send')}</button></div>`
-          : ''}
-      </article>`);
-    }
+      return html`<article part="post" aria-posinset=${i + 1} aria-setsize=${this.#complete ? posts.length : -1} aria-labelledby="h${i}" aria-describedby="t${i}" tabindex=${
+        v.tabIndex(i)
+      }><header class="row" id="h${i}">${avatar(user, name)}<strong class="u">${name}</strong><span class="mu">${
+        timeEl(time(post), ago(time(post)))
+      }</span></header>${
+        to && html`<p class="mu" part="reply-to">${msg(str`Replying to ${(client && findUser(client, to, this)?.name) || to}`)}</p>`
+      }<p class="t u" id="t${i}" dir="auto">${linkify(post.text, links)}</p><footer class="row mu">${
+        post.state === 'sent'
+          ? html`<button aria-pressed=${!!post.liked} @click=${() => this.#like(post)}>${msg('Like')} ${post.likes || ''}</button><button aria-expanded=${
+              replying
+            } @click=${() => this.#reply(replying ? '' : post.clientId)}>${msg('Reply')} ${post.replies || ''}</button>`
+          : post.state === 'failed'
+            ? html`<span class="err">${msg('Not posted.')}</span> <button @click=${() => client?.retry(post.clientId)}>${msg('Retry')}</button>`
+            : msg('Posting…')
+      }</footer>${
+        replying
+          ? html`<div class="row"><textarea rows="2" aria-label=${msg(str`Reply to ${name}`)} @keydown=${(e: KeyboardEvent) =>
+              e.key === 'Escape' ? this.#reply('') : e.key === 'Enter' && (e.ctrlKey || e.metaKey) && this.#send(post)}></textarea><button class="primary" @click=${
+              () => this.#send(post)
+            }>${msg('Send')}</button></div>`
+          : ''
+      }</article>`;
+    });
     return html`<div class="f">${banner(this.#status.value)}
-      ${this.#fresh ? html`<button class="primary new" part="new-posts" @click=${this.#showNew}>${msg(str`Show new posts (${this.#fresh})`)}</button>` : ''}
-      <div class="v">
-        <div role="feed" aria-label=${msg('Posts')} aria-busy=${this.#loading} @keydown=${this.#key}>${articles}</div>
-      </div>
-      <p class="end mu" role="status">${
-        this.#loading
-          ? msg('Loading posts…')
-          : this.#error
-            ? html`<span class="err">${this.#error}</span> <button @click=${this.#retry}>${msg('Retry')}</button>`
-            : posts.length
-              ? this.#complete
-                ? msg('You are all caught up.')
-                : ''
-              : msg('No posts yet.')
-      }</p></div>`;
+      ${this.#fresh ? html`<button class="primary new" part="new-posts" @click=${this.#showNew}>${msg(str`Show new posts (${this.#fresh})`)}</button>` : ''
+    }<div class="v"><div role=${articles.length || this.#loading ? 'feed' : 'group'} aria-label=${msg('Posts')} aria-busy=${this.#loading} @keydown=${this.#key}>${articles}</div></div><p class="end mu" role="status" tabindex="-1">${
+      this.#loading
+        ? msg('Loading posts…')
+        : this.#error
+          ? html`<span class="err">${this.#error}</span> <button @click=${this.#retry}>${msg('Retry')}</button>`
+          : posts.length
+            ? this.#complete
+              ? msg('You are all caught up.')
+              : ''
+            : msg('No posts yet.')
+    }</p></div>`;
   }
 
   protected override updated(): void {
@@ -194,13 +200,18 @@ export class PerchFeed extends PerchElement {
 
   #showNew(): void {
     this.#since = undefined;
-    this.requestUpdate();
+    // focusIndex() scrolls and asks for the render that shows them.
     void this.#v.focusIndex(0);
   }
 
+  /**
+   * The Retry button goes while the page loads: the focus stays on the line that held it, which
+   * tells how the page went (with Retry again, one Tab away, if it failed again).
+   */
   #retry(): void {
     this.#error = '';
     this.requestUpdate();
+    this.renderRoot.querySelector<HTMLElement>('.end')!.focus();
   }
 
   async #like(post: Post): Promise<void> {
@@ -219,11 +230,6 @@ export class PerchFeed extends PerchElement {
     void this.updateComplete.then(() => this.renderRoot.querySelector('textarea')?.focus());
   }
 
-  #replyKey(event: KeyboardEvent, post: Post): void {
-    if (event.key === 'Escape') this.#reply('');
-    else if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) this.#send(post);
-  }
-
   #send(post: Post): void {
     const text = this.renderRoot.querySelector('textarea')!.value;
     try {
@@ -236,8 +242,9 @@ export class PerchFeed extends PerchElement {
   }
 
   #key(event: KeyboardEvent): void {
-    const step = event.key === 'PageDown' ? 1 : event.key === 'PageUp' ? -1 : 0;
-    const target = this.#v.indexOf(event.target) + step;
+    // (No key value is the name of an Object.prototype member.)
+    const step = ({ PageDown: 1, PageUp: -1 } as Record<string, number>)[event.key];
+    const target = this.#v.indexOf(event.target) + step!;
     if (!step || !this.#posts[target]) return;
     event.preventDefault();
     void this.#v.focusIndex(target);

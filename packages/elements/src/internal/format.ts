@@ -21,7 +21,7 @@ type Formatter = Intl.DateTimeFormat | Intl.RelativeTimeFormat | Intl.ListFormat
  */
 const formatters = new Map<string, Formatter>();
 /** The `make` formatter for the active locale and `options`, built once (throws as `make` does). */
-export function formatter<T extends Formatter>(make: new (locale: string, options: object) => T, options: object): T {
+export function formatter<T extends Formatter>(make: new (locale: string | undefined, options: object) => T, options: object): T {
   const key = make.name + activeLocale + JSON.stringify(options);
   let value = formatters.get(key) as T | undefined;
   if (!value) formatters.set(key, (value = new make(activeLocale, options)));

@@ -94,8 +94,9 @@ export class Virtualizer implements ReactiveController {
     this.#keys = keys;
     if (this.#focusPending) this.#activeKey = keys[this.active];
     else this.active = keys.indexOf(this.#activeKey!);
+    const total = this.#offset(keys.length);
     let top = el?.scrollTop ?? 0;
-    if (el && this.#stick && this.#atEnd) top = this.#offset(keys.length) - view;
+    if (el && this.#stick && this.#atEnd) top = total - view;
     else if (this.#anchor) {
       const index = keys.indexOf(this.#anchor[0]);
       if (index >= 0) top = this.#offset(index + 1) - this.#anchor[1];
@@ -108,7 +109,7 @@ export class Virtualizer implements ReactiveController {
     const before = y;
     while (i < keys.length && y < top + view + OVERSCAN) y += this.#size(keys[i++]!);
     this.end = i;
-    this.#pad = `${before}px ${this.#offset(keys.length) - y}px`;
+    this.#pad = `${before}px ${total - y}px`;
     this.#target = el && top;
   }
 

@@ -52,6 +52,38 @@ describe('<perch-status-box>', () => {
     expect(element.perch!.timeline.get()).to.have.length(0);
   });
 
+  it('says politely when the draft goes over the limit and back, once each time, and marks the field invalid', async () => {
+    const element = await box(await connected(seededHub()), { limit: '5' });
+    const field = textarea(element);
+    const live = $(element, `#${field.getAttribute('aria-errormessage')}`);
+    expect(live.getAttribute('aria-live')).to.equal('polite');
+    expect(field.getAttribute('aria-describedby'), 'the counter describes the field').to.equal('count');
+    expect(field.getAttribute('aria-invalid')).to.equal('false');
+    const said: string[] = [];
+    new MutationObserver((records) => said.push(...records.map(() => live.textContent!))).observe(live, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+    field.focus();
+    await type('abcde');
+    expect(said, 'nothing while within the limit').to.deep.equal([]);
+    await type('fgh');
+    expect(field.getAttribute('aria-invalid')).to.equal('true');
+    expect(said, 'once on crossing, not on every keystroke').to.deep.equal(['Over the character limit.']);
+    await press('Backspace', 'Backspace');
+    expect(said).to.have.length(1);
+    await press('Backspace');
+    expect(field.getAttribute('aria-invalid')).to.equal('false');
+    expect(said, 'once on coming back').to.deep.equal(['Over the character limit.', 'Within the character limit.']);
+    await press('Backspace');
+    expect(said).to.have.length(2);
+    await expectAccessible(element);
+    await type('xyz');
+    expect(said).to.have.length(3);
+    await expectAccessible(element);
+  });
+
   it('posts with Ctrl+Enter by keyboard alone, and announces it', async () => {
     const client = await connected(seededHub());
     const element = await box(client);

@@ -29,7 +29,9 @@ function storage(key: string, value?: string): string {
 
 /**
  * Ctrl+Enter (⌘+Enter on a Mac) posts. The draft is kept on this device across reloads, per
- * user. A post made offline shows as queued until it is sent.
+ * user. A post made offline shows as queued until it is sent. Over the character limit the field
+ * is marked invalid, and screen readers are told, politely, once when the draft goes over the
+ * limit and once when it is back within it.
  *
  * @summary Compose a status update, and set your presence and personal message.
  *
@@ -77,14 +79,16 @@ export class PerchStatusBox extends PerchElement {
     const last = this.#last && (this.#timeline.value?.find((p) => p.clientId === this.#last!.clientId) ?? this.#last);
     const offline = this.#status.value?.state !== 'online';
     const own = this.#roster.value && this.perch?.presence(this.#user.value?.id ?? '');
+    const personal = msg('Personal message');
     return html`<label class="sr" for="text">${msg('Your status update')}</label>
-      <textarea id="text" part="textarea" placeholder=${msg('What’s happening?')} aria-describedby="count" .value=${this.#text}
+      <textarea id="text" part="textarea" placeholder=${msg('What’s happening?')} aria-describedby="count" aria-invalid=${over} aria-errormessage="over" .value=${this.#text}
         @input=${this.#input} @keydown=${this.#keydown}></textarea>
       <div class="row">
         <span id="count" class="grow mu" part="counter" ?data-over=${over}>
           <span aria-hidden="true">${count}/${this.limit}</span>
           <span class="sr">${msg(str`${count} of ${this.limit} characters`)}</span>
         </span>
+        <span id="over" class="sr" aria-live="polite">${over ? msg('Over the character limit.') : msg('Within the character limit.')}</span>
         <button class="primary" part="post-button" ?disabled=${over || !this.#text.trim()} @click=${this.#post}>${msg('Post')}</button>
       </div>
       <p class="mu" part="state" role="status">${
@@ -101,7 +105,7 @@ export class PerchStatusBox extends PerchElement {
       <div class="row" part="presence">
         <label for="show">${msg('Show me as')}</label>
         <select id="show" @change=${this.#presence}>${SHOWS.map((show) => html`<option value=${show} .selected=${show === (own?.show ?? 'online')}>${showLabel(show)}</option>`)}</select>
-        <input id="message" maxlength="280" aria-label=${msg('Personal message')} placeholder=${msg('Personal message')} .value=${own?.status ?? ''} @change=${this.#presence}>
+        <input id="message" maxlength="280" aria-label=${personal} placeholder=${personal} .value=${own?.status ?? ''} @change=${this.#presence}>
       </div>`;
   }
 
