@@ -48,6 +48,21 @@ describe('authentication', () => {
     const directory = await conn.directory();
     assert.deepEqual(directory.map((user) => user.id), ['alice', 'bob', 'carol']);
   });
+
+  it('cleans a visitor’s name and email as the server does', async () => {
+    const { backend } = world();
+    const dana = await backend.connect({ visitor: { name: ' Dana\n\u0085Smith\t', email: 'd@example.com\r\n' } }, recorder());
+    assert.equal(dana.session.user.name, 'Dana Smith');
+    assert.equal(dana.session.user.email, 'd@example.com');
+    // Cut to 100 code units, never inside a surrogate pair.
+    const long = await backend.connect({ visitor: { name: `${'a'.repeat(99)}😀tail` } }, recorder());
+    assert.equal(long.session.user.name, 'a'.repeat(99));
+    const blank = await backend.connect({ visitor: { name: '\u0000\n', email: '\t' } }, recorder());
+    assert.equal(blank.session.user.name, 'Visitor');
+    assert.equal(blank.session.user.email, undefined);
+    const half = await backend.connect({ visitor: { name: 'Dana\ud83d' } }, recorder());
+    assert.equal(half.session.user.name, 'Dana\ufffd');
+  });
 });
 
 describe('conversations and messages', () => {
@@ -110,6 +125,22 @@ describe('conversations and messages', () => {
     assert.deepEqual(alice.events.of('message').map((m) => m.seq), [1, 2]);
   });
 
+  it('refuses group titles the server refuses, in its words', async () => {
+    const { connect } = world();
+    const alice = await connect('alice');
+    const titled = await alice.conn.createGroup({ title: '  Team\n', members: ['bob'] });
+    assert.equal(titled.title, 'Team');
+    assert.equal((await alice.conn.createGroup({ title: 'x'.repeat(100), members: [] })).title, 'x'.repeat(100));
+    let error = await rejectsWith(alice.conn.createGroup({ title: 'x'.repeat(101), members: [] }), 'bad_request');
+    assert.equal(error.message, '"title" must be 1–100 characters.');
+    error = await rejectsWith(alice.conn.createGroup({ title: 'Te\tam', members: [] }), 'bad_request');
+    assert.match(error.message, /^"title" contains the control character U\+0009; it must be one line/);
+    error = await rejectsWith(alice.conn.createGroup({ title: 'Team\u0085', members: [] }), 'bad_request');
+    assert.match(error.message, /U\+0085/);
+    error = await rejectsWith(alice.conn.createGroup({ title: 'Team\udc00', members: [] }), 'bad_request');
+    assert.match(error.message, /half of a surrogate pair \(U\+DC00\)/);
+  });
+
   it('validates text, moves the sender read marker and reports conversations', async () => {
     const { hub, connect } = world({ now: () => 1_000 });
     const alice = await connect('alice');
@@ -128,6 +159,23 @@ describe('conversations and messages', () => {
     const [theirs] = await bob.conn.conversations();
     assert.equal(theirs?.readSeq, 0);
     assert.deepEqual(hub.conversationsOf('bob'), [theirs]);
+  });
+
+  it('refuses C1 controls and half surrogate pairs in sent and edited text, but not tabs or line breaks', async () => {
+    const { connect } = world();
+    const alice = await connect('alice');
+    const { id } = await alice.conn.openDirect('bob');
+    const sent = await say(alice.conn, id, 'a\tb\r\nc');
+    assert.equal(sent.text, 'a\tb\r\nc');
+    const edit = (text: string) => alice.conn.editMessage({ conversationId: id, id: sent.id ?? '', text });
+    let error = await rejectsWith(say(alice.conn, id, 'bad\u0085'), 'bad_request');
+    assert.equal(error.message, 'Message contains the control character U+0085; only tab and line breaks are allowed.');
+    error = await rejectsWith(say(alice.conn, id, 'bad\ud83d'), 'bad_request');
+    assert.match(error.message, /^Message contains half of a surrogate pair \(U\+D83D\)/);
+    error = await rejectsWith(edit('x\u009b'), 'bad_request');
+    assert.match(error.message, /U\+009B/);
+    await rejectsWith(edit('\udfff'), 'bad_request');
+    assert.equal((await edit('ok 😀\n')).text, 'ok 😀\n');
   });
 
   it('pages history backwards and forwards, and expires cursors below the floor', async () => {

@@ -1,8 +1,14 @@
 import { PerchError, type MessagePage } from '@perch/core';
-import type { Conversation, Id, Message } from '@perch/protocol';
-import { isCount, isId, validateText } from '@perch/protocol';
+import type { Conversation, Id, Message, Validated } from '@perch/protocol';
+import { checkCharacters, isCount, isId, validateText } from '@perch/protocol';
 import type { MemoryHub } from './hub.js';
 import type { HubLink } from './link.js';
+
+/** Message or post text as the server checks it: {@link validateText}, then no C1 control or unpaired surrogate. */
+export function messageText(value: unknown, what: string): Validated<string> {
+  const valid = validateText(value, what);
+  return valid.ok ? checkCharacters(valid.value, what, true) : valid;
+}
 
 /** The most messages one history page returns, whatever limit is asked. */
 export const MAX_HISTORY_PAGE = 500;
@@ -64,13 +70,16 @@ export class ChatService {
 
   /** Creates a group conversation of `userId` and `members`, titled `title`. */
   createGroup(userId: Id, input: { title: string; members: Id[] }): Conversation {
-    if (typeof input.title !== 'string' || input.title.trim() === '' || input.title.length > 200) {
-      throw new PerchError('bad_request', 'A group needs a title of 1–200 characters.');
+    // The server's rules (createGroup in @perch/protocol's frames.ts), in its words.
+    if (typeof input.title !== 'string' || input.title.trim() === '' || input.title.length > 100) {
+      throw new PerchError('bad_request', '"title" must be 1–100 characters.');
     }
+    const title = checkCharacters(input.title.trim(), '"title"');
+    if (!title.ok) throw new PerchError('bad_request', title.error);
     if (!Array.isArray(input.members)) throw new PerchError('bad_request', 'Group members must be a list of user ids.');
     for (const member of input.members) this.hub.requireUser(member);
     const record = this.create('group', [...new Set([userId, ...input.members])]);
-    record.title = input.title.trim();
+    record.title = title.value;
     this.announce(record);
     return this.view(record, userId);
   }
@@ -89,7 +98,7 @@ export class ChatService {
     const key = `${userId}\u0000${input.clientId}`;
     const original = record.byClientId.get(key);
     if (original !== undefined) return { message: original, fresh: false };
-    const text = validateText(input.text, 'Message');
+    const text = messageText(input.text, 'Message');
     if (!text.ok) throw new PerchError('bad_request', text.error);
     if (!isCount(input.createdAt)) throw new PerchError('bad_request', 'createdAt must be a timestamp in milliseconds.');
     if (options.checkFaults) {
@@ -121,7 +130,7 @@ export class ChatService {
   edit(userId: Id, input: { conversationId: Id; id: Id; text: string }): Message {
     const message = this.own(userId, input.conversationId, input.id);
     if (message.deleted) throw new PerchError('bad_request', 'A deleted message cannot be edited.');
-    const text = validateText(input.text, 'Message');
+    const text = messageText(input.text, 'Message');
     if (!text.ok) throw new PerchError('bad_request', text.error);
     message.text = text.value;
     message.editedAt = this.hub.now();

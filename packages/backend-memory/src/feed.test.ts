@@ -44,6 +44,17 @@ describe('feed', () => {
     assert.equal((await alice.conn.feed({ source: { kind: 'home' }, limit: 10 })).posts.length, 1);
   });
 
+  it('refuses C1 controls and half surrogate pairs in post text, but not tabs or line breaks', async () => {
+    const { connect } = world();
+    const alice = await connect('alice');
+    assert.equal((await publish(alice.conn, 'one\ttwo\r\nthree')).text, 'one\ttwo\r\nthree');
+    for (const [text, pattern] of [['bad\u0080', /^Post contains the control character U\+0080; only tab and line breaks are allowed\.$/], ['bad\ud800', /^Post contains half of a surrogate pair/]] as const) {
+      const error = await publish(alice.conn, text).catch((e: unknown) => e);
+      assert.ok(error instanceof PerchError && error.code === 'bad_request', String(error));
+      assert.match(error.message, pattern);
+    }
+  });
+
   it('pages home, user and mentions timelines newest first', async () => {
     const { hub, connect } = world();
     hub.follow('alice', 'bob');

@@ -99,6 +99,26 @@ describe('contacts, directory and profiles', () => {
     assert.ok(error instanceof PerchError && error.code === 'not_found');
   });
 
+  it('refuses contact groups the server refuses, in its words', async () => {
+    const { connect } = world();
+    const alice = await connect('alice');
+    const refusal = (groups: string[]) => alice.conn.addContact({ userId: 'bob', groups }).then(
+      () => assert.fail('expected a bad_request rejection'),
+      (error: unknown) => {
+        assert.ok(error instanceof PerchError && error.code === 'bad_request', String(error));
+        return error.message;
+      },
+    );
+    const limits = '"groups" must be a list of at most 20 names of 1–64 characters.';
+    assert.equal(await refusal(['x'.repeat(65)]), limits);
+    assert.equal(await refusal(Array.from({ length: 21 }, (_, i) => `g${i}`)), limits);
+    assert.equal(await refusal(['Work', 'Fri\nends']), '"groups[1]" contains the control character U+000A; it must be one line of text without control characters.');
+    assert.match(await refusal(['Work\u0085']), /^"groups\[0\]" contains the control character U\+0085/);
+    assert.match(await refusal(['\ud83d']), /half of a surrogate pair/);
+    const groups = [...Array.from({ length: 19 }, (_, i) => `g${i}`), 'y'.repeat(64)];
+    assert.deepEqual((await alice.conn.addContact({ userId: 'bob', groups })).groups, groups);
+  });
+
   it('lists the directory and profiles', async () => {
     const { connect } = world();
     const bob = await connect('bob');
