@@ -1,6 +1,6 @@
 import { PerchError, type Auth, type CloseReason } from '@perch/core';
 import type { Conversation, ErrorCode, Id, Message, Post, User } from '@perch/protocol';
-import { cleanLine, validateUser } from '@perch/protocol';
+import { cleanLine, validateUser, visitorName } from '@perch/protocol';
 import { ChatService } from './chat.js';
 import { FeedService } from './feed.js';
 import { chance, noFaults, type Faults, type RejectInput, type RejectPredicate } from './faults.js';
@@ -13,13 +13,6 @@ export interface MemoryHubOptions {
   now?: () => number;
   /** The random generator behind probabilistic faults; defaults to `Math.random`. */
   random?: () => number;
-}
-
-/** The first `max` UTF-16 code units of `text`, one fewer rather than half a surrogate pair. */
-function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const last = text.charCodeAt(max - 1);
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
 /** The outcome of authenticating a connection. */
@@ -203,7 +196,7 @@ export class MemoryHub {
     const known = existing === undefined ? undefined : this.users.get(existing);
     if (token !== undefined && known !== undefined) return { user: structuredClone(known), visitorToken: token };
     // Cleaned, not refused, as the server does: a pasted line break in the pre-chat form must not keep a visitor out.
-    const user: User = { id: `visitor-${crypto.randomUUID()}`, name: cut(cleanLine(name ?? ''), 100).trimEnd() || 'Visitor', visitor: true };
+    const user: User = { id: `visitor-${crypto.randomUUID()}`, name: visitorName(name), visitor: true };
     const cleanEmail = cleanLine(email ?? '');
     if (cleanEmail !== '') user.email = cleanEmail;
     this.addUser(user);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkCharacters, cleanLine } from './characters.js';
+import { checkCharacters, cleanLine, visitorName } from './characters.js';
 import { validatePresence, validateStatus } from './validate.js';
 
 const error = (result: { ok: boolean; error?: string }) => (result.ok ? undefined : result.error);
@@ -50,4 +50,13 @@ test('cleanLine makes a one-line field of anything: control runs become one spac
     assert.ok(cleaned.length <= text.length, 'never longer');
     assert.equal(checkCharacters(cleaned, 'x').ok, true, 'always passes the check');
   }
+});
+
+test('visitorName: cleaned, at most 100 code units without splitting an emoji, "Visitor" when nothing is left', () => {
+  assert.equal(visitorName(' Ada\nLovelace '), 'Ada Lovelace');
+  assert.equal(visitorName(undefined), 'Visitor');
+  assert.equal(visitorName('\u0007\t'), 'Visitor');
+  assert.equal(visitorName('a'.repeat(150)), 'a'.repeat(100));
+  assert.equal(visitorName(`${'a'.repeat(99)}😀`), 'a'.repeat(99), 'the pair would be split at 100: cut before it');
+  assert.equal(visitorName(`${'a'.repeat(98)} 😀`), 'a'.repeat(98), 'a space left at the cut is trimmed');
 });

@@ -47,3 +47,14 @@ export function checkCharacters(text: string, what: string, multiLine = false): 
 export function cleanLine(text: string): string {
   return text.replace(/\p{Cc}+/gu, ' ').replace(/\p{Cs}/gu, '\ufffd').trim();
 }
+
+/**
+ * A visitor's display name from a pre-chat form, as every backend keeps it: cleaned as
+ * {@link cleanLine} does, cut to 100 code units (never inside a surrogate pair), and "Visitor" when
+ * nothing is left.
+ */
+export function visitorName(name: string | undefined): string {
+  let text = cleanLine(name ?? '');
+  if (text.length > 100) text = text.slice(0, /[\ud800-\udbff]/.test(text[99]!) ? 99 : 100).trimEnd();
+  return text || 'Visitor';
+}

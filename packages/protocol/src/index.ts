@@ -12,7 +12,7 @@ export type {
   Timestamp,
   User,
 } from './model.js';
-export { checkCharacters, cleanLine } from './characters.js';
+export { checkCharacters, cleanLine, visitorName } from './characters.js';
 export type { ErrorCode } from './errors.js';
 export { ERROR_CODES, isTransient } from './errors.js';
 export { timeOrderedId } from './ids.js';

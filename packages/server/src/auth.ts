@@ -5,7 +5,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { HelloAuth, User } from '@perch/protocol';
-import { cleanLine, isId, validateUser } from '@perch/protocol';
+import { cleanLine, isId, validateUser, visitorName } from '@perch/protocol';
 import { KeyedBuckets, type RateLimit } from './rate-limit.js';
 import { RequestError } from './request-error.js';
 import type { Storage } from './storage/storage.js';
@@ -77,13 +77,6 @@ export async function mintToken(options: MintTokenOptions): Promise<string> {
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + (options.ttlSeconds ?? 3600))
     .sign(new TextEncoder().encode(options.secret));
-}
-
-/** The first `max` code units of `text`, one fewer when the cut would split a surrogate pair. */
-function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const last = text.charCodeAt(max - 1);
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
 /** Turns a jose failure into a sentence that says what was wrong with the token. */
@@ -196,7 +189,7 @@ export class Authenticator {
     const wait = this.visitorBuckets.take(remoteAddress);
     if (wait > 0) throw new RequestError('rate_limited', 'Too many new visitors from this address; wait and try again.', wait);
     // Cleaned, not refused: a pasted line break in the pre-chat form must not keep a visitor out.
-    const user: User = { id: `visitor-${randomUUID()}`, name: cut(cleanLine(input.name ?? ''), 100).trimEnd() || 'Visitor', visitor: true };
+    const user: User = { id: `visitor-${randomUUID()}`, name: visitorName(input.name), visitor: true };
     const email = cleanLine(input.email ?? '');
     if (email) user.email = email;
     const visitorToken = randomBytes(32).toString('base64url');
