@@ -1,14 +1,8 @@
 import { PerchError, type MessagePage } from '@perch/core';
-import type { Conversation, Id, Message, Validated } from '@perch/protocol';
-import { checkCharacters, isCount, isId, validateText } from '@perch/protocol';
+import type { Conversation, Id, Message } from '@perch/protocol';
+import { checkCharacters, checkText, isCount, isId } from '@perch/protocol';
 import type { MemoryHub } from './hub.js';
 import type { HubLink } from './link.js';
-
-/** Message or post text as the server checks it: {@link validateText}, then no C1 control or unpaired surrogate. */
-export function messageText(value: unknown, what: string): Validated<string> {
-  const valid = validateText(value, what);
-  return valid.ok ? checkCharacters(valid.value, what, true) : valid;
-}
 
 /** The most messages one history page returns, whatever limit is asked. */
 export const MAX_HISTORY_PAGE = 500;
@@ -98,7 +92,7 @@ export class ChatService {
     const key = `${userId}\u0000${input.clientId}`;
     const original = record.byClientId.get(key);
     if (original !== undefined) return { message: original, fresh: false };
-    const text = messageText(input.text, 'Message');
+    const text = checkText(input.text, 'Message');
     if (!text.ok) throw new PerchError('bad_request', text.error);
     if (!isCount(input.createdAt)) throw new PerchError('bad_request', 'createdAt must be a timestamp in milliseconds.');
     if (options.checkFaults) {
@@ -130,7 +124,7 @@ export class ChatService {
   edit(userId: Id, input: { conversationId: Id; id: Id; text: string }): Message {
     const message = this.own(userId, input.conversationId, input.id);
     if (message.deleted) throw new PerchError('bad_request', 'A deleted message cannot be edited.');
-    const text = messageText(input.text, 'Message');
+    const text = checkText(input.text, 'Message');
     if (!text.ok) throw new PerchError('bad_request', text.error);
     message.text = text.value;
     message.editedAt = this.hub.now();

@@ -1,7 +1,6 @@
 import { PerchError, type PostPage } from '@perch/core';
 import type { FeedSource, Id, Post, User } from '@perch/protocol';
-import { isCount, isId, mentions } from '@perch/protocol';
-import { messageText } from './chat.js';
+import { checkText, isCount, isId, mentions } from '@perch/protocol';
 import type { MemoryHub } from './hub.js';
 
 /** The most posts one feed page returns, whatever limit is asked. */
@@ -52,7 +51,7 @@ export class FeedService {
     const key = `${userId}\u0000${input.clientId}`;
     const original = this.byClientId.get(key);
     if (original !== undefined) return { post: this.view(original, userId), fresh: false };
-    const text = messageText(input.text, 'Post');
+    const text = checkText(input.text, 'Post');
     if (!text.ok) throw new PerchError('bad_request', text.error);
     if (!isCount(input.createdAt)) throw new PerchError('bad_request', 'createdAt must be a timestamp in milliseconds.');
     const parent = input.replyTo === undefined ? undefined : this.require(input.replyTo);

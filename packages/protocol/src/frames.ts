@@ -158,8 +158,11 @@ type ArgsValidator<N extends CommandName> = (args: Record<string, unknown>) => V
 
 const id = (args: Record<string, unknown>, key: string): string | undefined => (isId(args[key]) ? (args[key] as string) : undefined);
 const need = (name: string) => fail<never>(`"${name}" must be an id of 1–${MAX_ID_LENGTH} letters, digits or _ . : @ -.`);
-/** Message or post text: {@link validateText}, and no C1 control or unpaired surrogate either. */
-function text(value: unknown, what: string): Validated<string> {
+/**
+ * Message or post text as a server checks it: {@link validateText}, and no C1 control or unpaired
+ * surrogate either (the core checks with `validateText` alone; see characters.ts).
+ */
+export function checkText(value: unknown, what: string): Validated<string> {
   const valid = validateText(value, what);
   return valid.ok ? checkCharacters(valid.value, what, true) : valid;
 }
@@ -182,7 +185,7 @@ export const COMMAND_ARGS: { [N in CommandName]: ArgsValidator<N> } = {
     conversationAnd(a, (conversationId) => {
       const clientId = id(a, 'clientId');
       if (!clientId) return need('clientId');
-      const t = text(a.text, 'Message');
+      const t = checkText(a.text, 'Message');
       if (!t.ok) return t;
       if (!isCount(a.createdAt)) return fail('"createdAt" must be a timestamp in milliseconds.');
       return ok({ conversationId, clientId, text: t.value, createdAt: a.createdAt });
@@ -191,7 +194,7 @@ export const COMMAND_ARGS: { [N in CommandName]: ArgsValidator<N> } = {
     conversationAnd(a, (conversationId) => {
       const messageId = id(a, 'id');
       if (!messageId) return need('id');
-      const t = text(a.text, 'Message');
+      const t = checkText(a.text, 'Message');
       return t.ok ? ok({ conversationId, id: messageId, text: t.value }) : t;
     }),
   deleteMessage: (a) =>
@@ -269,7 +272,7 @@ export const COMMAND_ARGS: { [N in CommandName]: ArgsValidator<N> } = {
   post: (a) => {
     const clientId = id(a, 'clientId');
     if (!clientId) return need('clientId');
-    const t = text(a.text, 'Post');
+    const t = checkText(a.text, 'Post');
     if (!t.ok) return t;
     if (!isCount(a.createdAt)) return fail('"createdAt" must be a timestamp in milliseconds.');
     const out: Commands['post']['args'] = { clientId, text: t.value, createdAt: a.createdAt };

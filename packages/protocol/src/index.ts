@@ -41,6 +41,7 @@ export {
   MAX_DEPTH,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
+  checkText,
   parseFrame,
   validateClientFrame,
   validateServerFrame,

@@ -40,7 +40,7 @@ export function isPresenceShow(value: unknown): value is PresenceShow {
 /**
  * Checks message or post text: a string, not blank, at most {@link MAX_TEXT_LENGTH} code units,
  * and with no C0 control character or DEL other than tab, line feed and carriage return. Servers
- * also refuse C1 controls and unpaired surrogates, with `checkCharacters(text, what, true)`: that
+ * also refuse C1 controls and unpaired surrogates, with `checkText` (frames.ts): that
  * check is not made here because `@perch/core` imports this function and has no bytes to spare.
  */
 export function validateText(text: unknown, what = 'Text'): Validated<string> {
