@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Budgets are for the brotli-compressed, minified bundle. Add later packages here. */
 export const BUDGETS = [
   { name: '@perch/core', input: 'packages/core/src/index.ts', budget: 8 * 1024 },
-  // Issue target: 20 KiB, not reached. Measured 22.41 KiB (22,948 B): Lit and core are ~13 of it,
+  // Issue target: 20 KiB, not reached. Measured 22.43 KiB (22,971 B): Lit and core are ~13 of it,
   // the components with @lit/localize the rest. This budget is a ratchet against growth; it went
   // 22 → 22.25 KiB for the keyboard-focus, own-presence and core tab/cache fixes (~260 B), then
   // 22.25 → 22.5 KiB for buddy-list type-ahead, the status box's over-limit announcement, the

@@ -190,7 +190,7 @@ describe('<perch-feed>', () => {
     await until(() => /Reconnecting|Connecting/.test($(empty, '[part=banner]').textContent!), 'offline banner');
   });
 
-  it('names whom a reply answers, as text only, once the backend says; nothing on other posts', async () => {
+  it('names whom a reply answers, as text only, queued or sent; nothing on other posts', async () => {
     const hub = seededHub();
     hub.addUser({ id: 'carol', name: HOSTILE[0]! });
     const parent = hub.publish('carol', 'lunch?');
@@ -203,14 +203,18 @@ describe('<perch-feed>', () => {
     expect(line('lunch?')).to.equal(null);
     expectSafe(element);
     await expectAccessible(element);
-    // Queued offline, a reply does not know its parent's author yet: the line comes with the ack.
+    // Queued offline, a reply takes its parent's author from the list; the ack then says it too.
     hub.setOffline(true);
     await until(() => alice.status.get().state !== 'online', 'offline');
     alice.post('count me in', { replyTo: parent.id! });
     await until(() => texts(element)[0] === 'count me in', 'the queued reply');
-    expect(line('count me in')).to.equal(null);
+    expect(line('count me in')?.textContent).to.equal(`Replying to ${HOSTILE[0]}`);
+    // A queued reply to a post not in the list says nothing rather than guess.
+    alice.post('and to this', { replyTo: 'not-loaded' });
+    await until(() => texts(element)[0] === 'and to this', 'the second queued reply');
+    expect(line('and to this')).to.equal(null);
     hub.setOffline(false);
-    await until(() => line('count me in'), 'the line, once sent', 10_000);
+    await until(() => alice.timeline.get().find((p) => p.text === 'count me in')?.state === 'sent', 'sent', 10_000);
     expect(line('count me in')!.textContent).to.equal(`Replying to ${HOSTILE[0]}`);
   });
 

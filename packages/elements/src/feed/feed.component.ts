@@ -128,8 +128,8 @@ export class PerchFeed extends PerchElement {
       i += v.start;
       const user = client && findUser(client, post.authorId, this);
       const name = user?.name || post.authorId;
-      // Whom a reply answers, when the backend says (a reply still queued here says it once sent).
-      const to = post.replyTo && post.replyToAuthorId;
+      // Whom a reply answers: the backend says; a reply still queued finds its parent in the list.
+      const to = post.replyToAuthorId || (post.replyTo && posts.find((p) => p.id === post.replyTo)?.authorId);
       const replying = this.#replying === post.clientId;
       return html`<article part="post" aria-posinset=${i + 1} aria-setsize=${this.#complete ? posts.length : -1} aria-labelledby="h${i}" aria-describedby="t${i}" tabindex=${
         v.tabIndex(i)
