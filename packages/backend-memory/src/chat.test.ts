@@ -141,6 +141,27 @@ describe('conversations and messages', () => {
     assert.match(error.message, /half of a surrogate pair \(U\+DC00\)/);
   });
 
+  it('makes a group once per (creator, clientId): a retry answers the original and announces nothing', async () => {
+    const { connect } = world();
+    const alice = await connect('alice');
+    const alice2 = await connect('alice');
+    const bob = await connect('bob');
+    const first = await alice.conn.createGroup({ title: 'Offsite', members: ['bob'], clientId: 'g-1' });
+    const retry = await alice2.conn.createGroup({ title: 'Offsite', members: ['bob'], clientId: 'g-1' });
+    assert.deepEqual(retry, first, 'same id, title and members');
+    const bobs = await bob.conn.createGroup({ title: 'Offsite', members: ['alice'], clientId: 'g-1' });
+    assert.notEqual(bobs.id, first.id, "another user's clientId is theirs");
+    const keyless = [await alice.conn.createGroup({ title: 'No key', members: [] }), await alice.conn.createGroup({ title: 'No key', members: [] })];
+    assert.notEqual(keyless[0]!.id, keyless[1]!.id, 'without a clientId every call makes a group');
+    await tick();
+    assert.deepEqual(bob.events.of('conversation').map((c) => c.id), [first.id, bobs.id], 'the retry announced nothing');
+    assert.deepEqual((await alice.conn.conversations()).filter((c) => c.title === 'Offsite').map((c) => c.id).sort(), [first.id, bobs.id].sort());
+    for (const clientId of ['', 'two words', 'k'.repeat(129), 42 as unknown as string]) {
+      const error = await rejectsWith(alice.conn.createGroup({ title: 'Bad key', members: [], clientId }), 'bad_request');
+      assert.equal(error.message, '"clientId" must be an id of 1–128 letters, digits or _ . : @ -.');
+    }
+  });
+
   it('validates text, moves the sender read marker and reports conversations', async () => {
     const { hub, connect } = world({ now: () => 1_000 });
     const alice = await connect('alice');

@@ -1,6 +1,6 @@
 import { PerchError, type MessagePage } from '@perch/core';
 import type { Conversation, Id, Message } from '@perch/protocol';
-import { checkCharacters, checkText, isCount, isId } from '@perch/protocol';
+import { checkCharacters, checkText, isCount, isId, MAX_ID_LENGTH } from '@perch/protocol';
 import type { MemoryHub } from './hub.js';
 import type { HubLink } from './link.js';
 
@@ -36,6 +36,8 @@ export class ChatService {
   private readonly hub: MemoryHub;
   private readonly conversations = new Map<Id, ConversationRecord>();
   private readonly directs = new Map<string, Id>();
+  /** Every group made with a clientId, by `creatorId + NUL + clientId`, for idempotent retries. */
+  private readonly groupsByClientId = new Map<string, Id>();
 
   /** Creates the chat store of `hub`. */
   constructor(hub: MemoryHub) {
@@ -62,8 +64,11 @@ export class ChatService {
     return this.view(record, userId);
   }
 
-  /** Creates a group conversation of `userId` and `members`, titled `title`. */
-  createGroup(userId: Id, input: { title: string; members: Id[] }): Conversation {
+  /**
+   * Creates a group conversation of `userId` and `members`, titled `title`. A retry with the same
+   * `clientId` answers with the group the first call made and announces nothing.
+   */
+  createGroup(userId: Id, input: { title: string; members: Id[]; clientId?: string }): Conversation {
     // The server's rules (createGroup in @perch/protocol's frames.ts), in its words.
     if (typeof input.title !== 'string' || input.title.trim() === '' || input.title.length > 100) {
       throw new PerchError('bad_request', '"title" must be 1–100 characters.');
@@ -71,9 +76,16 @@ export class ChatService {
     const title = checkCharacters(input.title.trim(), '"title"');
     if (!title.ok) throw new PerchError('bad_request', title.error);
     if (!Array.isArray(input.members)) throw new PerchError('bad_request', 'Group members must be a list of user ids.');
+    if (input.clientId !== undefined && !isId(input.clientId)) {
+      throw new PerchError('bad_request', `"clientId" must be an id of 1–${MAX_ID_LENGTH} letters, digits or _ . : @ -.`);
+    }
     for (const member of input.members) this.hub.requireUser(member);
+    const key = input.clientId === undefined ? undefined : `${userId}\u0000${input.clientId}`;
+    const original = key === undefined ? undefined : this.groupsByClientId.get(key);
+    if (original !== undefined) return this.view(this.require(original), userId);
     const record = this.create('group', [...new Set([userId, ...input.members])]);
     record.title = title.value;
+    if (key !== undefined) this.groupsByClientId.set(key, record.id);
     this.announce(record);
     return this.view(record, userId);
   }

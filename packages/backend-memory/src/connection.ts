@@ -88,7 +88,7 @@ export class MemoryConnection implements BackendConnection, HubLink {
     return this.request(() => this.hub.chat.openDirect(this.userId, userId));
   }
 
-  createGroup(input: { title: string; members: Id[] }): Promise<Conversation> {
+  createGroup(input: { title: string; members: Id[]; clientId?: string }): Promise<Conversation> {
     return this.request(() => this.hub.chat.createGroup(this.userId, input));
   }
 

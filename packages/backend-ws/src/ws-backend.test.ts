@@ -158,7 +158,7 @@ test('every method sends its command with the protocol arguments', LIMIT, async 
     [() => connection.deleteMessage({ conversationId: 'c', id: 'm' }), 'deleteMessage', { conversationId: 'c', id: 'm' }],
     [() => connection.conversations(), 'conversations', {}],
     [() => connection.history({ conversationId: 'c', after: 3, limit: 10 }), 'history', { conversationId: 'c', after: 3, limit: 10 }],
-    [() => connection.createGroup({ title: 'T', members: ['bob'] }), 'createGroup', { title: 'T', members: ['bob'] }],
+    [() => connection.createGroup({ title: 'T', members: ['bob'], clientId: 'g' }), 'createGroup', { title: 'T', members: ['bob'], clientId: 'g' }],
     [() => connection.markDelivered({ conversationId: 'c', seq: 2 }), 'markDelivered', { conversationId: 'c', seq: 2 }],
     [() => connection.setTyping({ conversationId: 'c', on: true }), 'setTyping', { conversationId: 'c', on: true }],
     [() => connection.roster(), 'roster', {}],

@@ -152,7 +152,7 @@ export class WsConnection implements BackendConnection {
     return this.#request('openDirect', { userId });
   }
 
-  createGroup(input: { title: string; members: Id[] }): Promise<Conversation> {
+  createGroup(input: { title: string; members: Id[]; clientId?: string }): Promise<Conversation> {
     return this.#request('createGroup', input);
   }
 

@@ -109,7 +109,8 @@ export interface BackendListener {
  *
  * Contract rules a backend must keep:
  * - `sendMessage` and `post` are idempotent on `clientId` per sender: a retry answers with the
- *   original persisted message or post, never a second copy.
+ *   original persisted message or post, never a second copy. So is `createGroup` when given a
+ *   `clientId` (per creator): a retry answers with the original group and creates none.
  * - `seq` is assigned per conversation, starting at 1, without holes.
  * - Sending a message moves the sender's own read marker to that message.
  */
@@ -127,7 +128,8 @@ export interface BackendConnection {
    */
   history(input: { conversationId: Id; after?: number; before?: number; limit: number }): Promise<MessagePage>;
   openDirect(userId: Id): Promise<Conversation>;
-  createGroup(input: { title: string; members: Id[] }): Promise<Conversation>;
+  /** Creates a group of the user and `members`; `clientId` makes a retry answer the same group (the core always sends one). */
+  createGroup(input: { title: string; members: Id[]; clientId?: string }): Promise<Conversation>;
   markRead(input: { conversationId: Id; seq: number }): Promise<void>;
   markDelivered(input: { conversationId: Id; seq: number }): Promise<void>;
   setTyping(input: { conversationId: Id; on: boolean }): Promise<void>;

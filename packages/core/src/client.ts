@@ -1,5 +1,5 @@
 import { createNanoEvents } from 'nanoevents';
-import type { Contact, Id, Message, Post, Presence, User } from '@perch/protocol';
+import type { Contact, Conversation, Id, Message, Post, Presence, User } from '@perch/protocol';
 import { isId, timeOrderedId } from '@perch/protocol';
 import { PerchError, type Backend, type BackendCapabilities, type BackendConnection } from './backend.js';
 import type { BackoffOptions } from './backoff.js';
@@ -267,6 +267,17 @@ export class PerchClient {
     const entry: Omit<OutboxEntry, 'order' | 'clientId' | 'senderId' | 'createdAt' | 'state'> = { kind: 'post', text: checkedText(text, 'Post') };
     if (options.replyTo) entry.replyTo = options.replyTo;
     return entryToPost(this.#enqueue(entry));
+  }
+
+  /**
+   * Creates a group conversation with the user and `memberIds`. It is idempotent on `clientId`,
+   * made here once per call unless given: when the tab running it closes before answering and
+   * another tab asks again, the answer is the same group, never a second one. After an
+   * `unavailable` rejection (the connection dropped with the answer), calling again with the same
+   * `clientId` is safe in the same way.
+   */
+  createGroup(title: string, memberIds: Id[], clientId = timeOrderedId()): Promise<Conversation> {
+    return this.#command('createGroup', title, memberIds, clientId);
   }
 
   /** Sends a failed message or post again, with the same clientId. */

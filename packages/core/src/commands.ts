@@ -34,9 +34,9 @@ export class LeaderCommands {
     return c;
   }
 
-  /** Creates a group conversation with the user and `memberIds`. */
-  async createGroup(title: string, memberIds: Id[]): Promise<Conversation> {
-    const c = await this.#connection().createGroup({ title, members: memberIds });
+  /** Creates a group conversation with the user and `memberIds`; a retry with the same `clientId` answers the same group. */
+  async createGroup(title: string, memberIds: Id[], clientId: string): Promise<Conversation> {
+    const c = await this.#connection().createGroup({ title, members: memberIds, clientId });
     await this.#resume.conversation(c);
     return c;
   }
@@ -144,10 +144,12 @@ export class LeaderCommands {
 /** The commands a follower tab may ask the leader to run. */
 export type CommandName = keyof LeaderCommands;
 
-/** The commands the client offers as its own methods, unchanged. */
+/**
+ * The commands the client offers as its own methods, unchanged. (`createGroup` is a method of the
+ * client of its own: its `clientId` is made in the tab where the app calls it.)
+ */
 export const FORWARDED = [
   'openDirect',
-  'createGroup',
   'markRead',
   'setTyping',
   'edit',

@@ -64,6 +64,20 @@ test('texts keep tab and line breaks; a title may end in a line break, trimmed a
   assert.equal(client('{"type":"req","id":"1","cmd":"createGroup","args":{"title":"Launch crew\\n","members":[]}}').ok, true);
 });
 
+test('createGroup takes an optional clientId, checked like a message\'s', () => {
+  const group = (args: string) => client(`{"type":"req","id":"1","cmd":"createGroup","args":${args}}`);
+  assert.deepEqual(group('{"title":"Lunch","members":["bob"],"clientId":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}'), {
+    ok: true,
+    value: { type: 'req', id: '1', cmd: 'createGroup', args: { title: 'Lunch', members: ['bob'], clientId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' } },
+  });
+  assert.deepEqual(group('{"title":"Lunch","members":["bob"]}'), { ok: true, value: { type: 'req', id: '1', cmd: 'createGroup', args: { title: 'Lunch', members: ['bob'] } } }, 'old clients send none');
+  for (const clientId of ['""', '"two words"', '7', 'null', `"${'k'.repeat(129)}"`]) {
+    const result = group(`{"title":"Lunch","members":["bob"],"clientId":${clientId}}`);
+    assert.equal(result.ok, false, clientId);
+    assert.match((result as { error: string }).error, /^"clientId" must be an id of 1–128 letters/, clientId);
+  }
+});
+
 test('server frames are checked at the envelope', () => {
   const parsed = (raw: string) => {
     const p = parseFrame(raw);

@@ -67,7 +67,8 @@ export interface Commands {
     result: { messages: Message[]; complete: boolean };
   };
   openDirect: { args: { userId: Id }; result: Conversation };
-  createGroup: { args: { title: string; members: Id[] }; result: Conversation };
+  /** `clientId` (optional for old clients) makes it idempotent: a retry answers the original group. */
+  createGroup: { args: { title: string; members: Id[]; clientId?: string }; result: Conversation };
   markRead: { args: { conversationId: Id; seq: number }; result: null };
   markDelivered: { args: { conversationId: Id; seq: number }; result: null };
   setTyping: { args: { conversationId: Id; on: boolean }; result: null };
@@ -230,7 +231,13 @@ export const COMMAND_ARGS: { [N in CommandName]: ArgsValidator<N> } = {
     if (!Array.isArray(a.members) || a.members.length > 100 || !a.members.every(isId)) {
       return fail('"members" must be a list of at most 100 user ids.');
     }
-    return ok({ title: a.title, members: [...new Set(a.members as string[])] });
+    const out: Commands['createGroup']['args'] = { title: a.title, members: [...new Set(a.members as string[])] };
+    if (a.clientId !== undefined) {
+      const clientId = id(a, 'clientId');
+      if (!clientId) return need('clientId');
+      out.clientId = clientId;
+    }
+    return ok(out);
   },
   markRead: (a) => conversationAnd(a, (conversationId) => {
     const seq = seqArg(a);

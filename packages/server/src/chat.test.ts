@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Conversation, Message } from '@perch/protocol';
 import { inProcess, RequestFailed, sleep, TestClient, token } from './harness.test.util.js';
@@ -198,6 +201,70 @@ test('a group is announced to every member with its title, and messages reach al
   const message = await send(carol, group.id, 'Hi all');
   for (const client of [alice, bob]) assert.equal((await client.event<Message>('message', (m) => m.id === message.id)).text, 'Hi all');
   await sleep(0);
+});
+
+test('createGroup with a clientId is idempotent per creator: a retry answers the original group and announces nothing; another user\'s same clientId is another group', async () => {
+  const alice1 = await as('alice');
+  const alice2 = await as('alice');
+  const bob = await as('bob');
+  const clientId = crypto.randomUUID();
+  const first = await alice1.request('createGroup', { title: 'Offsite', members: ['bob', 'carol'], clientId });
+  assert.equal((await bob.event<Conversation>('conversation', (c) => c.id === first.id)).title, 'Offsite');
+  // The answer was lost with its connection, or another tab asks again: same clientId, another connection.
+  const retry = await alice2.request('createGroup', { title: 'Offsite', members: ['bob', 'carol'], clientId });
+  assert.deepEqual(retry, first, 'the retry answers the original group: same id, title and members');
+  assert.deepEqual(await bob.eventsAfter('conversation', 150), [], 'a retry announces nothing');
+  const offsites = (await alice1.request('conversations', {})).filter((c) => c.title === 'Offsite');
+  assert.deepEqual(offsites.map((c) => c.id), [first.id], 'one group exists');
+
+  const bobs = await bob.request('createGroup', { title: 'Offsite', members: ['alice'], clientId });
+  assert.notEqual(bobs.id, first.id, 'the same clientId from another user is another group');
+  assert.deepEqual(bobs.members, ['bob', 'alice']);
+
+  // Old clients send no clientId: every call makes a group, as before.
+  const [a, b] = [await alice1.request('createGroup', { title: 'No key', members: ['bob'] }), await alice1.request('createGroup', { title: 'No key', members: ['bob'] })];
+  assert.notEqual(a.id, b.id);
+});
+
+test('createGroup refuses a clientId that is no id with bad_request, and makes no group', async () => {
+  const alice = await as('alice');
+  const bob = await as('bob');
+  for (const clientId of ['', 'two words', 'k'.repeat(129)]) {
+    await assert.rejects(
+      alice.request('createGroup', { title: 'Bad key', members: ['bob'], clientId }),
+      (error: RequestFailed) => error.code === 'bad_request' && /"clientId" must be an id of 1–128 letters/.test(error.message),
+    );
+  }
+  const wrongType = await alice.call('createGroup', { title: 'Bad key', members: ['bob'], clientId: 42 });
+  assert.deepEqual([wrongType.type, wrongType.code], ['error', 'bad_request']);
+  assert.deepEqual(await bob.eventsAfter('conversation', 100), [], 'no group was made');
+});
+
+test('a group\'s clientId outlives a server restart: the retry after it answers the original group', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'perch-group-'));
+  try {
+    const file = join(dir, 'perch.db');
+    const clientId = crypto.randomUUID();
+    let restarted = await inProcess({ db: file });
+    let alice = await TestClient.signIn(restarted.url, await token('alice'));
+    (await TestClient.signIn(restarted.url, await token('bob'))).close(); // bob exists
+    const first = await alice.request('createGroup', { title: 'Survivors', members: ['bob'], clientId });
+    alice.close();
+    await restarted.close();
+
+    restarted = await inProcess({ db: file });
+    try {
+      alice = await TestClient.signIn(restarted.url, await token('alice'));
+      const retry = await alice.request('createGroup', { title: 'Survivors', members: ['bob'], clientId });
+      assert.deepEqual(retry, first, 'the same group after the restart');
+      assert.equal((await alice.request('conversations', {})).length, 1, 'and no second one');
+      alice.close();
+    } finally {
+      await restarted.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('sends from one connection are pipelined yet numbered and answered in order, and a later history request sees them all', async () => {

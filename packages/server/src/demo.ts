@@ -70,7 +70,7 @@ export async function seedDemo(storage: Storage, now = Date.now()): Promise<bool
   await say(direct, 'alice', 'Morning Bob! Did the migration finish overnight?');
   await say(direct, 'bob', 'Yes, all green. Took 42 minutes.');
   await say(direct, 'alice', 'Great, let us ship it after standup.');
-  const crew = await storage.createGroup({ id: randomUUID(), title: 'Launch crew', members: ['alice', 'chen', 'dana', 'fatima'] }, clock);
+  const crew = (await storage.createGroup({ id: randomUUID(), title: 'Launch crew', members: ['alice', 'chen', 'dana', 'fatima'] }, clock)).value;
   await say(crew.id, 'fatima', 'Customers are asking about the dark mode date.');
   await say(crew.id, 'chen', 'It is in 2.4, rolling out today.');
   await say(crew.id, 'dana', 'I will post screenshots in the feed.');

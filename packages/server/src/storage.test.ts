@@ -180,3 +180,47 @@ test('migration 2 keeps every message of a version-1 database, and retries are s
   assert.deepEqual([next.fresh, next.value.seq], [true, 3]);
   await storage.close();
 });
+
+test('a group made with a clientId is made once per (creator, clientId): in one group commit, after reopening the file, and after migration 3', async () => {
+  const file = join(dir, 'groups.db');
+  const v2 = new Database(file);
+  v2.pragma('journal_mode = WAL');
+  migrate(v2, MIGRATIONS.slice(0, 2));
+  v2.exec(`
+    INSERT INTO users (id, name, created_at, updated_at) VALUES ('ann', 'Ann', 1, 1), ('ben', 'Ben', 1, 1);
+    INSERT INTO conversations (id, kind, title, created_at) VALUES ('old', 'group', 'Old', 1);
+    INSERT INTO members (conversation_id, user_id, position) VALUES ('old', 'ben', 0), ('old', 'ann', 1);`);
+  v2.close();
+
+  let storage = openSqliteStorage(file);
+  const group = (id: string, members: string[], clientId?: string) => ({ id, title: `Group ${id}`, members, clientId });
+  // Three creations in one group commit, the second a retry of the first.
+  const [one, again, other] = await Promise.all([
+    storage.createGroup(group('g1', ['ann', 'ben'], 'k1'), 2),
+    storage.createGroup(group('g2', ['ann', 'ben'], 'k1'), 3),
+    storage.createGroup(group('g3', ['ben', 'ann'], 'k1'), 4),
+  ]);
+  assert.deepEqual([one.fresh, again.fresh, other.fresh], [true, false, true]);
+  assert.deepEqual(again.value, one.value, 'the retry answers the original');
+  assert.equal(other.value.id, 'g3', "another creator's clientId is theirs");
+  assert.equal(await storage.getConversation('g2'), undefined, 'the retry made nothing');
+  const keyless = await Promise.all([storage.createGroup(group('g4', ['ann']), 5), storage.createGroup(group('g5', ['ann']), 5)]);
+  assert.deepEqual(keyless.map((g) => [g.fresh, g.value.id]), [[true, 'g4'], [true, 'g5']], 'without a clientId every call makes a group');
+  await storage.close();
+
+  storage = openSqliteStorage(file);
+  const afterRestart = await storage.createGroup(group('g6', ['ann', 'ben'], 'k1'), 6);
+  assert.deepEqual([afterRestart.fresh, afterRestart.value], [false, one.value], 'still recognised after reopening');
+  assert.deepEqual((await storage.listConversations('ann')).map((c) => c.id).sort(), ['g1', 'g3', 'g4', 'g5', 'old']);
+  await storage.close();
+
+  const reader = new Database(file, { readonly: true });
+  assert.deepEqual(reader.prepare("SELECT id, created_by, client_id FROM conversations WHERE id IN ('old', 'g1', 'g4') ORDER BY id").all(), [
+    { id: 'g1', created_by: 'ann', client_id: 'k1' },
+    { id: 'g4', created_by: 'ann', client_id: null },
+    { id: 'old', created_by: 'ben', client_id: null },
+  ], 'migration 3 gave the older group its creator, its first member');
+  const plan = reader.prepare("EXPLAIN QUERY PLAN SELECT id FROM conversations WHERE client_id = 'k1' AND created_by = 'ann'").all() as Array<{ detail: string }>;
+  assert.match(plan.map((p) => p.detail).join('; '), /conversations_dedupe/, 'the retry lookup uses the index');
+  reader.close();
+});

@@ -70,14 +70,17 @@ export class ChatService {
     return conversationView(value, caller.user.id);
   }
 
-  /** Creates a group of the caller and `members` and announces it to every member. */
-  async createGroup(caller: Caller, { title, members }: Args<'createGroup'>): Promise<Conversation> {
+  /**
+   * Creates a group of the caller and `members` and announces it to every member. A retry with
+   * the same `clientId` answers the group the first call made (as it is now) and announces nothing.
+   */
+  async createGroup(caller: Caller, { title, members, clientId }: Args<'createGroup'>): Promise<Conversation> {
     refuseVisitors(caller, 'groups');
     for (const member of members) if (member !== caller.user.id) await requirePerson(this.deps, member);
     const ids = [...new Set([caller.user.id, ...members])];
-    const record = await this.deps.storage.createGroup({ id: randomUUID(), title: title.trim(), members: ids }, this.deps.now());
-    this.announce(record);
-    return conversationView(record, caller.user.id);
+    const { value, fresh } = await this.deps.storage.createGroup({ id: randomUUID(), title: title.trim(), members: ids, clientId }, this.deps.now());
+    if (fresh) this.announce(value);
+    return conversationView(value, caller.user.id);
   }
 
   /**

@@ -123,7 +123,7 @@ test('the chat service keeps serving groups of thousands whose lists were evicte
     // hold them (an import, another server writing to the same database).
     const groups = [];
     for (let g = 0; g < 3; g++) {
-      groups.push(await storage.createGroup({ id: `huge-${g}`, title: `Huge ${g}`, members: people.slice(g * 1000, g * 1000 + 2000) }, 1));
+      groups.push((await storage.createGroup({ id: `huge-${g}`, title: `Huge ${g}`, members: people.slice(g * 1000, g * 1000 + 2000) }, 1)).value);
     }
     const chat = new ChatService({ storage: counting, fanout, presence: new PresenceTracker(), now: Date.now }, 3000);
     for (let round = 0; round < 2; round++) {

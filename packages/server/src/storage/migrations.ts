@@ -142,6 +142,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX messages_dedupe ON messages (client_id, sender_id);
     `,
   },
+  {
+    // A retried createGroup (its answer lost with the connection, or asked again by another tab
+    // when the tab that ran it closed) is recognised by (clientId, creator), as messages are by
+    // (clientId, sender). Groups made before this step, and by clients that send no clientId, have
+    // none; the index holds only the rows that do. Existing groups get their creator, who is
+    // always the first member.
+    name: 'groups deduplicated by (clientId, creator)',
+    sql: `
+      ALTER TABLE conversations ADD COLUMN created_by TEXT REFERENCES users (id);
+      ALTER TABLE conversations ADD COLUMN client_id TEXT;
+      UPDATE conversations SET created_by = (
+        SELECT user_id FROM members WHERE conversation_id = conversations.id AND position = 0
+      ) WHERE kind = 'group';
+      CREATE UNIQUE INDEX conversations_dedupe ON conversations (client_id, created_by) WHERE client_id IS NOT NULL;
+    `,
+  },
 ];
 
 /**

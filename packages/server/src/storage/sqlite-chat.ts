@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Id, Message } from '@perch/protocol';
-import type { ConversationRecord, MemberRecord, MarkerMoves, NewMessage, Storage } from './storage.js';
+import type { ConversationRecord, MemberRecord, MarkerMoves, NewGroup, NewMessage, Storage } from './storage.js';
 import type { WriteBatch } from './write-batch.js';
 
 interface ConversationRow {
@@ -89,6 +89,10 @@ export function sqliteChat(db: Database.Database, batch: WriteBatch): ChatMethod
   const insertConversation = db.prepare(
     'INSERT INTO conversations (id, kind, title, direct_key, created_at) VALUES (?, ?, ?, ?, ?)',
   );
+  const insertGroup = db.prepare(
+    "INSERT INTO conversations (id, kind, title, created_by, client_id, created_at) VALUES (?, 'group', ?, ?, ?, ?)",
+  );
+  const selectGroupByClientId = db.prepare('SELECT id FROM conversations WHERE client_id = ? AND created_by = ?').pluck();
   const insertMember = db.prepare('INSERT INTO members (conversation_id, user_id, position) VALUES (?, ?, ?)');
   const selectDirect = db.prepare('SELECT id FROM conversations WHERE direct_key = ?').pluck();
   const selectConversation = db.prepare(`SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?`);
@@ -146,10 +150,16 @@ export function sqliteChat(db: Database.Database, batch: WriteBatch): ChatMethod
     return { value: load(candidateId) as ConversationRecord, fresh: true };
   };
 
-  const createGroup = (input: { id: Id; title: string; members: Id[] }, now: number) => {
-    insertConversation.run(input.id, 'group', input.title, null, now);
+  // A (clientId, creator) seen before creates nothing and returns the original group; the lookup
+  // runs in the same transaction as the insert, so a retry in the same group commit finds it too.
+  const createGroup = (input: NewGroup, now: number) => {
+    const creator = input.members[0] ?? null;
+    const clientId = input.clientId ?? null;
+    const original = clientId === null ? undefined : (selectGroupByClientId.get(clientId, creator) as string | undefined);
+    if (original !== undefined) return { value: load(original) as ConversationRecord, fresh: false };
+    insertGroup.run(input.id, input.title, creator, clientId, now);
     input.members.forEach((member, position) => insertMember.run(input.id, member, position));
-    return load(input.id) as ConversationRecord;
+    return { value: load(input.id) as ConversationRecord, fresh: true };
   };
 
   const append = (input: NewMessage) => {

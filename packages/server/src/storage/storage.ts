@@ -49,6 +49,16 @@ export interface Persisted<T> {
   fresh: boolean;
 }
 
+/** A new group conversation to create. */
+export interface NewGroup {
+  id: Id;
+  title: string;
+  /** The members, the creator first. */
+  members: Id[];
+  /** The creator's key for this group, making a retry of the creation idempotent. */
+  clientId?: string;
+}
+
 /** A new post to publish. */
 export interface NewPost {
   id: Id;
@@ -108,8 +118,11 @@ export interface Storage {
   // ---- conversations and messages
   /** The direct conversation of a pair, created with `candidateId` when it does not exist yet. */
   openDirect(a: Id, b: Id, candidateId: Id, now: number): Promise<Persisted<ConversationRecord>>;
-  /** Creates a group with the given members (the creator first). */
-  createGroup(input: { id: Id; title: string; members: Id[] }, now: number): Promise<ConversationRecord>;
+  /**
+   * Creates a group with the given members (the creator first). With a `clientId`, a second call
+   * with the same (creator, clientId) creates nothing and returns the original group as is.
+   */
+  createGroup(input: NewGroup, now: number): Promise<Persisted<ConversationRecord>>;
   getConversation(id: Id): Promise<ConversationRecord | undefined>;
   /** The member ids of a conversation (immutable once created), or undefined when it does not exist. */
   getMembers(conversationId: Id): Promise<Id[] | undefined>;

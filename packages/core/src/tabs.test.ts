@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Conversation, Id } from '@perch/protocol';
+import { PerchError, type Backend, type BackendCapabilities, type BackendConnection, type BackendListener } from './backend.js';
+import type { CacheStore } from './cache/cache-store.js';
+import { memoryStore } from './cache/memory-store.js';
+import { createClient, type PerchClient } from './client.js';
+import type { TabCoordinator, TabMessage } from './leader-election.js';
+
+const NONE: BackendCapabilities = { feed: false, presence: false, typing: false, receipts: false, groups: true, history: false, directory: false, edits: false, support: false };
+
+/**
+ * Tabs of one browser in one process: a lock that the next waiting tab gets when the leader
+ * closes, and a channel that delivers a structured clone of each message to every other open tab
+ * on a later task, as BroadcastChannel does.
+ */
+function tabBus() {
+  const open = new Set<Set<(message: TabMessage) => void>>();
+  const waiting: Array<{ listeners: Set<(message: TabMessage) => void>; onLeader: () => void }> = [];
+  let leader: Set<(message: TabMessage) => void> | undefined;
+  const grant = () => {
+    const next = leader ? undefined : waiting.shift();
+    if (next) {
+      leader = next.listeners;
+      next.onLeader();
+    }
+  };
+  return (): TabCoordinator => {
+    const listeners = new Set<(message: TabMessage) => void>();
+    open.add(listeners);
+    return {
+      elect: (onLeader) => {
+        waiting.push({ listeners, onLeader });
+        setImmediate(grant);
+      },
+      send: (message) => {
+        if (!open.has(listeners)) return;
+        const copy = structuredClone(message);
+        for (const other of open) if (other !== listeners) setImmediate(() => other.forEach((listener) => listener(copy)));
+      },
+      listen: (callback) => {
+        listeners.add(callback);
+        return () => listeners.delete(callback);
+      },
+      close: () => {
+        open.delete(listeners);
+        waiting.splice(0, waiting.length, ...waiting.filter((w) => w.listeners !== listeners));
+        if (leader === listeners) leader = undefined;
+        setImmediate(grant);
+      },
+    };
+  };
+}
+
+/**
+ * A server for one user that keeps the backend contract: `createGroup` with a clientId is
+ * idempotent per user. `loseAnswers` makes it persist a group and then lose the answer: the
+ * request never settles (the tab that sent it is closing), or, with `drop`, the connection drops.
+ */
+function groupServer() {
+  const groups: Conversation[] = [];
+  const byClientId = new Map<string, Conversation>();
+  const server = { groups, loseAnswers: undefined as 'hang' | 'drop' | undefined, connections: 0 };
+  const backend: Backend = {
+    name: 'groups',
+    capabilities: NONE,
+    connect: async (_auth, listener: BackendListener) => {
+      server.connections++;
+      let open = true;
+      const connection = {
+        session: { user: { id: 'alice', name: 'Alice' } },
+        conversations: async () => structuredClone(groups),
+        markRead: async () => {},
+        markDelivered: async () => {},
+        close: () => void (open = false),
+        createGroup: async (input: { title: string; members: Id[]; clientId?: string }) => {
+          if (!open) throw new PerchError('unavailable', 'The connection is closed.');
+          const key = input.clientId;
+          let group = key === undefined ? undefined : byClientId.get(key);
+          if (!group) {
+            group = { id: `g${groups.length + 1}`, kind: 'group', title: input.title, members: ['alice', ...input.members], lastSeq: 0, readSeq: 0 };
+            groups.push(group);
+            if (key !== undefined) byClientId.set(key, group);
+          }
+          if (server.loseAnswers === 'hang') return new Promise<never>(() => {});
+          if (server.loseAnswers === 'drop') {
+            open = false;
+            queueMicrotask(() => listener.closed({ code: 'unavailable', message: 'The connection dropped.' }));
+            throw new PerchError('unavailable', 'The connection dropped before the answer came.');
+          }
+          return structuredClone(group);
+        },
+      };
+      return connection as unknown as BackendConnection;
+    },
+  };
+  return { server, backend };
+}
+
+/** Waits until `check` holds, polling; fails with `what` after a second. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (const start = Date.now(); !check(); await new Promise((resolve) => setTimeout(resolve, 2))) {
+    if (Date.now() - start > 1_000) throw new Error(`Timed out waiting for: ${what}`);
+  }
+}
+
+test('a follower\'s createGroup run by a leader that closes before answering, asked again of the new leader, makes one group', async () => {
+  const { server, backend } = groupServer();
+  const tab = tabBus();
+  const cache: CacheStore = memoryStore(); // IndexedDB, shared by the tabs
+  const open = (): PerchClient =>
+    createClient({ backend, auth: { token: 't' }, user: 'alice', storage: 'persistent', openCache: async () => cache, tabs: 'shared', tabCoordinator: tab() });
+  const [leader, next, caller] = [open(), open(), open()];
+  try {
+    await leader.connect();
+    for (const client of [next, caller]) {
+      void client.connect();
+      await until(() => client.status.get().state === 'online', 'a follower mirrors the online status');
+    }
+    assert.deepEqual([leader, next, caller].map((c) => c.status.get().leader), [true, false, false]);
+
+    server.loseAnswers = 'hang'; // the leader runs it, then closes before the answer comes
+    const call = caller.createGroup('Offsite', ['bob']);
+    await until(() => server.groups.length === 1, 'the leader ran the call');
+    server.loseAnswers = undefined;
+    await leader.disconnect(); // the next tab takes over and is asked again
+
+    const group = await call;
+    assert.equal(next.status.get().leader, true);
+    assert.equal(server.connections, 2, 'the new leader ran it on its own connection');
+    assert.deepEqual(server.groups.map((g) => g.title), ['Offsite'], 'one group, not two');
+    assert.deepEqual([group.id, group.title, group.members], ['g1', 'Offsite', ['alice', 'bob']], 'the answer is the group the old leader made');
+  } finally {
+    for (const client of [leader, next, caller]) await client.disconnect();
+  }
+});
+
+test('createGroup called again with the same clientId after the connection dropped with the answer gives the same group', async () => {
+  const { server, backend } = groupServer();
+  const alice = createClient({ backend, auth: { token: 't' }, user: 'alice', storage: 'memory', tabs: 'single', reconnect: { baseDelay: 1, maxDelay: 5 } });
+  try {
+    await alice.connect();
+    server.loseAnswers = 'drop';
+    const clientId = crypto.randomUUID();
+    await assert.rejects(alice.createGroup('Offsite', ['bob'], clientId), (e: PerchError) => e.code === 'unavailable');
+    assert.equal(server.groups.length, 1, 'the server made it before the connection dropped');
+    server.loseAnswers = undefined;
+    await until(() => alice.status.get().state === 'online' && server.connections === 2, 'reconnected');
+
+    const group = await alice.createGroup('Offsite', ['bob'], clientId);
+    assert.deepEqual([group.id, server.groups.length], ['g1', 1], 'the retry answers the first group and makes none');
+    await until(() => alice.conversations.get().length === 1, 'the group is listed');
+    assert.notEqual((await alice.createGroup('Offsite', ['bob'])).id, 'g1', 'a new call (a new clientId) is a new group');
+  } finally {
+    await alice.disconnect();
+  }
+});
