@@ -1,4 +1,4 @@
-import { PerchError, type Auth, type Backend, type BackendCapabilities, type BackendConnection, type BackendListener } from '@perch/core';
+import { PerchError, type Auth, type AuthSource, type Backend, type BackendCapabilities, type BackendConnection, type BackendListener } from '@perch/core';
 import { isRecord, type ServerInfo } from '@perch/protocol';
 import { findWebSocket, type SocketConstructor, type SocketLike } from './socket.js';
 import { WsConnection } from './ws-connection.js';
@@ -80,7 +80,7 @@ export function websocketBackend(options: WebSocketBackendOptions): Backend {
   return {
     name: `ws:${url}`,
     capabilities,
-    async connect(auth: Auth, listener: BackendListener): Promise<BackendConnection> {
+    async connect(auth: Auth, listener: BackendListener, source?: AuthSource): Promise<BackendConnection> {
       if (!isRecord(auth)) throw new PerchError('unauthorized', 'No credentials given: pass { token } or { visitor } as auth.');
       const Socket = await findWebSocket(options.WebSocket);
       let socket: SocketLike;
@@ -95,6 +95,7 @@ export function websocketBackend(options: WebSocketBackendOptions): Backend {
         requestTimeout,
         connectTimeout,
         welcomed: (server) => applyCapabilities(capabilities, server),
+        source,
       });
     },
   };

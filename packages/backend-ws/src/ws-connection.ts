@@ -1,6 +1,7 @@
 import {
   PerchError,
   type Auth,
+  type AuthSource,
   type BackendConnection,
   type BackendListener,
   type CloseReason,
@@ -44,6 +45,8 @@ export interface WsConnectionOptions {
   heartbeatTimeout?: number;
   /** Called with what the server says about itself, before `open` resolves. */
   welcomed(server: ServerInfo): void;
+  /** The app's `auth`: when it is a function, the token is renewed (`reauth`) before it expires. */
+  source?: AuthSource;
 }
 
 interface Pending {
@@ -89,6 +92,8 @@ export class WsConnection implements BackendConnection {
   #silence: ReturnType<typeof setTimeout> | undefined;
   /** True once the server turned out not to know `ping`. */
   #pingRefused = false;
+  /** When the token is renewed (`reauth`), before the server closes the connection at its expiry. */
+  #renewal: ReturnType<typeof setTimeout> | undefined;
   #handshake: { resolve(connection: WsConnection): void; reject(error: PerchError): void; timer: ReturnType<typeof setTimeout> } | undefined;
 
   private constructor(socket: SocketLike, listener: BackendListener, options: WsConnectionOptions) {
@@ -338,8 +343,9 @@ export class WsConnection implements BackendConnection {
   #welcome(frame: Extract<ServerFrame, { type: 'welcome' }>): void {
     const handshake = this.#handshake;
     if (this.#phase !== 'hello' || !handshake) return;
-    const { user, visitorToken } = frame.session;
+    const { user, visitorToken, expiresIn } = frame.session;
     this.#session = typeof visitorToken === 'string' ? { user, visitorToken } : { user };
+    this.#renewIn(expiresIn);
     const limit = frame.server.limits?.maxFrameBytes;
     if (typeof limit === 'number' && limit > 0) this.#maxFrameBytes = Math.min(limit, MAX_FRAME_BYTES);
     this.#options.welcomed(frame.server);
@@ -347,6 +353,29 @@ export class WsConnection implements BackendConnection {
     clearTimeout(handshake.timer);
     this.#handshake = undefined;
     handshake.resolve(this);
+  }
+
+  /**
+   * Renews the token a minute before it expires (halfway, for a short one) with a fresh one from
+   * the app's auth function, and again before that one expires. Without a function, or when
+   * renewing fails, the server closes the connection at the expiry (4004) and the core reconnects
+   * with whatever the app's auth gives then.
+   */
+  #renewIn(expiresIn = NaN): void {
+    const source = this.#options.source;
+    const delay = Math.max(expiresIn - 6e4, expiresIn / 2);
+    // Not when under a second away (a token function that keeps answering the same token cannot
+    // make it spin), nor past 2e9 ms (~23 days; a timer set more than 2^31 - 1 ms ahead fires at once).
+    if (typeof source == 'function' && delay >= 1e3 && delay < 2e9) {
+      this.#renewal = setTimeout(async () => {
+        try {
+          // A visitor's sign-in has no expiry: this is a token sign-in, and `{ token }` is what reauth takes.
+          this.#renewIn((await this.#request('reauth', (await source()) as { token: string })).expiresIn);
+        } catch {
+          // Not renewed: the connection lasts until the expiry, and the next one signs in afresh.
+        }
+      }, delay);
+    }
   }
 
   #dispatch(frame: EventFrame): void {
@@ -393,6 +422,7 @@ export class WsConnection implements BackendConnection {
     if (this.#phase === 'closed') return false;
     this.#phase = 'closed';
     clearTimeout(this.#silence);
+    clearTimeout(this.#renewal);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) {

@@ -40,6 +40,9 @@ export interface BackendCapabilities {
 /** How the user proves who they are: a token signed by the site, or an anonymous visitor. */
 export type Auth = { token: string } | { visitor: { name?: string; email?: string; token?: string } };
 
+/** Credentials, or a function that fetches fresh ones before each attempt (e.g. from the site's token URL). */
+export type AuthSource = Auth | (() => Promise<Auth>);
+
 /** What the backend knows about the signed-in user once connected. */
 export interface Session {
   user: User;
@@ -158,8 +161,10 @@ export interface Backend {
   /**
    * Opens a connection and authenticates. Rejects with a {@link BackendError}: `unauthorized`
    * (do not retry with the same credentials), or a transient code with an optional `retryAfter`.
+   * `source` is the app's `auth` as given: when it is a function, a backend whose credentials
+   * expire may call it again to renew them on the open connection (as backend-ws does).
    */
-  connect(auth: Auth, listener: BackendListener): Promise<BackendConnection>;
+  connect(auth: Auth, listener: BackendListener, source?: AuthSource): Promise<BackendConnection>;
 }
 
 /** An error from a backend or the core, with a stable code and, for throttling, a retry delay. */

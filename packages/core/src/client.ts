@@ -1,7 +1,7 @@
 import { createNanoEvents } from 'nanoevents';
 import type { Contact, Conversation, Id, Message, Post, Presence, User } from '@perch/protocol';
 import { isId, timeOrderedId } from '@perch/protocol';
-import { PerchError, type Backend, type BackendCapabilities, type BackendConnection } from './backend.js';
+import { PerchError, type AuthSource, type Backend, type BackendCapabilities, type BackendConnection } from './backend.js';
 import type { BackoffOptions } from './backoff.js';
 import type { CacheStore } from './cache/cache-store.js';
 import { openIdbStore } from './cache/idb-store.js';
@@ -9,7 +9,7 @@ import { keys } from './cache/keys.js';
 import { memoryStore } from './cache/memory-store.js';
 import { migrate } from './cache/migrations.js';
 import { toWrites, type Change, type ConversationRecord, type OutboxEntry } from './changes.js';
-import { Connector, type AuthSource, type ConnectionStatus } from './connection.js';
+import { Connector, type ConnectionStatus } from './connection.js';
 import type { CoreContext } from './context.js';
 import type { ClientEvents, StorageInfo } from './events.js';
 import { browserTabs, canShareTabs, type TabCoordinator, type TabMessage } from './leader-election.js';

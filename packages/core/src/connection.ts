@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@perch/protocol';
-import { toPerchError, type Auth, type Backend, type BackendConnection, type BackendListener, type CloseReason } from './backend.js';
+import { toPerchError, type AuthSource, type Backend, type BackendConnection, type BackendListener, type CloseReason } from './backend.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { atom, type ReadableStore } from './store.js';
 
@@ -23,8 +23,6 @@ export interface ConnectionStatus {
   leader: boolean;
 }
 
-/** Credentials, or a function that fetches fresh ones before each attempt (e.g. from the site's token URL). */
-export type AuthSource = Auth | (() => Promise<Auth>);
 
 /** Where and how the connector connects (the client's options). */
 export interface ConnectorOptions {
@@ -107,7 +105,7 @@ export class Connector {
         closed: (reason) => {
           if (this.connection === connection) this.#lost(reason);
         },
-      });
+      }, auth);
       if (generation !== this.#generation) return connection.close();
       this.connection = connection;
       // Commands work from here, but the status says `online` only once caught up.

@@ -1,5 +1,6 @@
 export type {
   Auth,
+  AuthSource,
   Backend,
   BackendCapabilities,
   BackendConnection,
@@ -22,7 +23,7 @@ export { MIGRATIONS, migrate } from './cache/migrations.js';
 export type { ConversationRecord, OutboxEntry } from './changes.js';
 export type { ClientOptions, MessageStore } from './client.js';
 export { createClient, PerchClient } from './client.js';
-export type { AuthSource, ConnectionState, ConnectionStatus } from './connection.js';
+export type { ConnectionState, ConnectionStatus } from './connection.js';
 export type { ClientEvents, StorageInfo } from './events.js';
 export type { TabCoordinator, TabMessage } from './leader-election.js';
 export { browserTabs } from './leader-election.js';

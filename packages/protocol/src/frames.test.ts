@@ -91,3 +91,15 @@ test('server frames are checked at the envelope', () => {
   assert.equal(parsed('{"type":"pong","at":1}').ok, true);
   assert.equal(parsed('{"type":"ping"}').ok, false, 'ping is the client\'s frame');
 });
+
+test('reauth takes one token, checked like hello\'s', () => {
+  assert.deepEqual(client('{"type":"req","id":"2","cmd":"reauth","args":{"token":"abc","sub":"x"}}'), {
+    ok: true,
+    value: { type: 'req', id: '2', cmd: 'reauth', args: { token: 'abc' } },
+  });
+  for (const args of ['{}', '{"token":""}', '{"token":5}', `{"token":"${'a'.repeat(4097)}"}`]) {
+    const refused = client(`{"type":"req","id":"3","cmd":"reauth","args":${args}}`);
+    assert.match((refused as { error: string }).error, /"token" must be a token of 1–4096 characters/, args);
+  }
+  assert.match((client(`{"type":"hello","v":1,"auth":{"token":"${'a'.repeat(4097)}"}}`) as { error: string }).error, /"auth.token" must be a token/);
+});

@@ -49,6 +49,8 @@ export const CLOSE = {
   helloTimeout: 4002,
   /** The client read too slowly and the server's buffer for it filled up. */
   slowConsumer: 4003,
+  /** The token the connection signed in with expired and was not renewed (`reauth`); sign in again with a fresh one. */
+  expired: 4004,
   /** Too many requests after repeated throttling. */
   rateLimited: 4029,
 } as const;
@@ -82,6 +84,8 @@ export interface Commands {
   feed: { args: { source: FeedSource; before?: Id; limit: number }; result: { posts: Post[]; complete: boolean } };
   like: { args: { postId: Id; on: boolean }; result: Post };
   follow: { args: { userId: Id; on: boolean }; result: null };
+  /** Renews the credentials of an open connection: a fresh token for the same user. */
+  reauth: { args: { token: string }; result: { expiresIn: number } };
 }
 
 /** A command name. */
@@ -110,6 +114,18 @@ export interface ServerInfo {
   limits: { maxFrameBytes: number; maxTextLength: number };
 }
 
+/** Who signed in, as `welcome` says. */
+export interface WelcomeSession {
+  user: User;
+  /** For visitors: the opaque token to present next time. */
+  visitorToken?: string;
+  /**
+   * For a token sign-in: milliseconds until the token expires. The server closes the connection
+   * (4004) once it has, unless `reauth` brought a fresh token first.
+   */
+  expiresIn?: number;
+}
+
 /** Frames a client sends. */
 export type ClientFrame =
   | { type: 'hello'; v: number; auth: HelloAuth }
@@ -118,7 +134,7 @@ export type ClientFrame =
 
 /** Frames a server sends. */
 export type ServerFrame =
-  | { type: 'welcome'; v: number; session: { user: User; visitorToken?: string }; server: ServerInfo }
+  | { type: 'welcome'; v: number; session: WelcomeSession; server: ServerInfo }
   | { type: 'res'; id: string; result: unknown }
   | { type: 'pong' }
   | { type: 'error'; id?: string; code: ErrorCode; message: string; retryAfter?: number }
@@ -315,6 +331,10 @@ export const COMMAND_ARGS: { [N in CommandName]: ArgsValidator<N> } = {
     const on = onArg(a.on);
     return on.ok ? ok({ userId, on: on.value }) : on;
   },
+  reauth: (a) => {
+    const token = validateToken(a.token, 'token');
+    return token.ok ? ok({ token: token.value }) : token;
+  },
 };
 
 function validateFeedSource(value: unknown): Validated<FeedSource> {
@@ -324,10 +344,15 @@ function validateFeedSource(value: unknown): Validated<FeedSource> {
   return fail('"source.kind" must be "home", "user" or "mentions".');
 }
 
+function validateToken(value: unknown, name: string): Validated<string> {
+  return typeof value === 'string' && value.length > 0 && value.length <= 4096 ? ok(value) : fail(`"${name}" must be a token of 1–4096 characters.`);
+}
+
 function validateAuth(value: unknown): Validated<HelloAuth> {
   if (!isRecord(value)) return fail('"auth" must be { token } or { visitor: { name?, email?, token? } }.');
   if (typeof value.token === 'string') {
-    return value.token.length > 0 && value.token.length <= 4096 ? ok({ token: value.token }) : fail('"auth.token" is empty or too long.');
+    const token = validateToken(value.token, 'auth.token');
+    return token.ok ? ok({ token: token.value }) : token;
   }
   if (!isRecord(value.visitor)) return fail('"auth" must be { token } or { visitor: { name?, email?, token? } }.');
   const visitor: { name?: string; email?: string; token?: string } = {};

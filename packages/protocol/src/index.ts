@@ -33,7 +33,7 @@ export {
   validateText,
   validateUser,
 } from './validate.js';
-export type { ClientFrame, CommandName, Commands, EventName, Events, HelloAuth, ServerFrame, ServerInfo } from './frames.js';
+export type { ClientFrame, CommandName, Commands, EventName, Events, HelloAuth, ServerFrame, ServerInfo, WelcomeSession } from './frames.js';
 export {
   CLOSE,
   COMMAND_ARGS,

@@ -47,9 +47,12 @@ async function refused(auth: { token: string } | { visitor: { token: string } },
 test('a valid token signs in: welcome carries the user and what the server can do', async () => {
   const client = await TestClient.signIn(server.url, await token('alice', 'Alice Liddell', { title: 'Engineer' }));
   clients.push(client);
-  const welcome = client.welcome as Frame & { session: { user: User }; server: Record<string, unknown> };
+  const welcome = client.welcome as Frame & { session: { user: User; expiresIn: number }; server: Record<string, unknown> };
   assert.equal(welcome.v, 1);
-  assert.deepEqual(welcome.session, { user: { id: 'alice', name: 'Alice Liddell', title: 'Engineer' } });
+  const { expiresIn, ...session } = welcome.session;
+  assert.deepEqual(session, { user: { id: 'alice', name: 'Alice Liddell', title: 'Engineer' } });
+  // mintToken's default lifetime is an hour; `exp` has whole seconds.
+  assert.ok(expiresIn > 3_590_000 && expiresIn <= 3_600_000, `expiresIn ${expiresIn}`);
   assert.equal(welcome.server.name, 'perch-server');
   assert.match(String(welcome.server.version), /^\d+\.\d+\.\d+/);
   assert.deepEqual(welcome.server.capabilities, {
@@ -244,4 +247,87 @@ test('control characters in a signed token’s name and claims, or a visitor’s
   const blank = await TestClient.signIn(server.url, { visitor: { name: '\u001b' } });
   clients.push(blank);
   assert.equal((blank.welcome.session as { user: User }).user.name, 'Visitor');
+});
+
+/** A token for `sub` that expires `seconds` from now (JWT `exp` has whole seconds, so a little more). */
+const shortToken = (sub: string, seconds: number, name = sub) =>
+  new SignJWT({ name }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setAudience('perch').setIssuer('perch').setExpirationTime(now() + seconds).sign(key);
+
+test('a connection whose token expires is closed with 4004 within a heartbeat (and the clock tolerance), and serves nothing after', { timeout: 10_000 }, async () => {
+  const fast = await inProcess({ heartbeatMs: 100, clockToleranceSeconds: 0 });
+  try {
+    const client = await TestClient.signIn(fast.url, await shortToken('erin', 2));
+    const expiresIn = (client.welcome.session as { expiresIn: number }).expiresIn;
+    assert.ok(expiresIn > 500 && expiresIn <= 2000, `expiresIn ${expiresIn}`);
+    const started = Date.now();
+    const closed = await client.closed;
+    assert.equal(closed.code, CLOSE.expired);
+    assert.match(closed.reason, /expired/);
+    assert.ok(Date.now() - started >= expiresIn - 50, 'not before the expiry');
+    assert.deepEqual(await client.call('conversations'), { type: 'closed' });
+    // The tolerance for clock skew (5 s by default) applies to the expiry too: a token 4 s past its
+    // exp is taken, and its connection lasts about a second more.
+    const lenientServer = await inProcess({ heartbeatMs: 100 });
+    try {
+      const lenient = await TestClient.signIn(lenientServer.url, await shortToken('erin', -4));
+      assert.equal((lenient.welcome.session as { expiresIn: number }).expiresIn, 0, 'past exp, within the tolerance');
+      assert.equal((await lenient.call('conversations')).type, 'res');
+      assert.equal((await lenient.closed).code, CLOSE.expired);
+    } finally {
+      await lenientServer.close();
+    }
+    // A visitor's sign-in has no expiry: still open after the same wait.
+    const visitor = await TestClient.signIn(fast.url, { visitor: { name: 'Guest' } });
+    assert.equal((visitor.welcome.session as { expiresIn?: number }).expiresIn, undefined);
+    await sleep(400);
+    assert.equal((await visitor.call('conversations')).type, 'res');
+    visitor.close();
+  } finally {
+    await fast.close();
+  }
+});
+
+test('reauth with a fresh token for the same user keeps the connection past the first expiry and updates the profile', { timeout: 10_000 }, async () => {
+  const fast = await inProcess({ heartbeatMs: 100, clockToleranceSeconds: 0 });
+  try {
+    const client = await TestClient.signIn(fast.url, await shortToken('fern', 1, 'Fern'));
+    const renewed = await client.call('reauth', { token: await shortToken('fern', 60, 'Fern Gully') });
+    assert.equal(renewed.type, 'res');
+    const { expiresIn } = renewed.result as { expiresIn: number };
+    assert.ok(expiresIn > 59_000 && expiresIn <= 60_000, `expiresIn ${expiresIn}`);
+    await sleep(1100); // past the first token's exp, and many heartbeats
+    const answer = await client.call('profile', { userId: 'fern' });
+    assert.equal(answer.type, 'res');
+    assert.equal((answer.result as User).name, 'Fern Gully');
+    client.close();
+  } finally {
+    await fast.close();
+  }
+});
+
+test('reauth refuses another user’s token (forbidden), a bad one (unauthorized) and a visitor (bad_request); the old expiry still holds', { timeout: 10_000 }, async () => {
+  const fast = await inProcess({ heartbeatMs: 100, clockToleranceSeconds: 0 });
+  try {
+    const client = await TestClient.signIn(fast.url, await shortToken('gwen', 1));
+    const other = await client.call('reauth', { token: await shortToken('mallory', 60) });
+    assert.equal(other.type, 'error');
+    assert.equal(other.code, 'forbidden');
+    assert.match(String(other.message), /mallory.*gwen/);
+    const expired = await client.call('reauth', { token: await shortToken('gwen', -10) });
+    assert.equal(expired.code, 'unauthorized');
+    assert.match(String(expired.message), /expired/);
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('gwen').setAudience('perch').setIssuer('perch')
+      .setExpirationTime(now() + 60).sign(new TextEncoder().encode('another-secret'));
+    assert.equal((await client.call('reauth', { token: forged })).code, 'unauthorized');
+    assert.equal((await client.call('reauth', { token: '' })).code, 'bad_request');
+    // Nothing above moved the expiry.
+    assert.equal((await client.closed).code, CLOSE.expired);
+
+    const visitor = await TestClient.signIn(fast.url, { visitor: { name: 'Guest' } });
+    const refusedVisitor = await visitor.call('reauth', { token: await shortToken('gwen', 60) });
+    assert.equal(refusedVisitor.code, 'bad_request');
+    visitor.close();
+  } finally {
+    await fast.close();
+  }
 });

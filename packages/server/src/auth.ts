@@ -30,6 +30,8 @@ export interface AuthConfig {
   secret: string | undefined;
   audience: string;
   issuer: string;
+  /** Seconds a token is still taken past its `exp` (clock skew between the site and this server). */
+  clockToleranceSeconds: number;
   /** Visitors created per remote address. */
   visitorRate: RateLimit;
 }
@@ -39,6 +41,10 @@ export interface Authenticated {
   user: User;
   /** For visitors: the token to present next time. */
   visitorToken?: string;
+  /** For a token sign-in: when the token expires (ms since the epoch, its `exp`). */
+  expiresAt?: number;
+  /** For a token sign-in: when a connection signed in with it must end (`expiresAt` plus the clock tolerance). */
+  endsAt?: number;
 }
 
 /** The SHA-256 (hex) under which a visitor token is stored. */
@@ -122,7 +128,15 @@ export class Authenticator {
 
   /** Signs in a user or visitor; throws `unauthorized` (or `rate_limited` for visitor floods) with a clear sentence. */
   async authenticate(auth: HelloAuth, remoteAddress: string): Promise<Authenticated> {
-    return 'token' in auth ? { user: await this.verifyToken(auth.token) } : this.visitor(auth.visitor, remoteAddress);
+    return 'token' in auth ? this.verifyToken(auth.token) : this.visitor(auth.visitor, remoteAddress);
+  }
+
+  /**
+   * Checks a fresh token for an open connection of `userId` (`reauth`): `unauthorized` as at sign-in
+   * when it is not valid, `forbidden` when it is for another user. Updates the profile like a sign-in.
+   */
+  renew(token: string, userId: string): Promise<Authenticated> {
+    return this.verifyToken(token, userId);
   }
 
   /**
@@ -139,7 +153,8 @@ export class Authenticator {
     this.visitorBuckets.sweep();
   }
 
-  private async verifyToken(token: string): Promise<User> {
+  /** Verifies a JWT and records its profile; with `sameUser`, refuses one for anybody else first. */
+  private async verifyToken(token: string, sameUser?: string): Promise<Authenticated> {
     if (this.key === undefined) {
       throw new RequestError('unauthorized', 'This server has no secret configured, so it cannot accept tokens; start it with --secret or PERCH_SECRET.');
     }
@@ -150,13 +165,16 @@ export class Authenticator {
         audience: this.config.audience,
         issuer: this.config.issuer,
         requiredClaims: ['exp', 'sub'],
-        clockTolerance: 5,
+        clockTolerance: this.config.clockToleranceSeconds,
       }));
     } catch (error) {
       throw new RequestError('unauthorized', explain(error, this.config));
     }
     if (!isId(payload.sub)) {
       throw new RequestError('unauthorized', 'The token\'s "sub" must be a user id of 1–128 letters, digits or _ . : @ -.');
+    }
+    if (sameUser !== undefined && payload.sub !== sameUser) {
+      throw new RequestError('forbidden', `The token is for ${payload.sub}, but this connection is signed in as ${sameUser}; connect again to switch users.`);
     }
     // The site vouched for these claims, so a control character in them (a stray tab or line
     // break from its user database) is cleaned away rather than refusing the person's sign-in.
@@ -175,7 +193,8 @@ export class Authenticator {
     const existing = await this.storage.getUser(checked.value.id);
     if (existing?.visitor === true) throw new RequestError('unauthorized', `The token's "sub" ${checked.value.id} belongs to a visitor.`);
     await this.storage.upsertUser(checked.value, this.now());
-    return checked.value;
+    const expiresAt = (payload.exp as number) * 1000;
+    return { user: checked.value, expiresAt, endsAt: expiresAt + this.config.clockToleranceSeconds * 1000 };
   }
 
   private async visitor(input: { name?: string; email?: string; token?: string }, remoteAddress: string): Promise<Authenticated> {

@@ -62,7 +62,9 @@ test('--help, a dev token, and clear errors for bad command lines', async () => 
   const server = await inProcess();
   try {
     const client = await TestClient.signIn(server.url, minted.stdout.trim());
-    assert.deepEqual(client.welcome.session, { user: { id: 'alice', name: 'Alice Liddell', title: 'Engineer' } });
+    const { expiresIn, ...session } = client.welcome.session as { expiresIn: number };
+    assert.deepEqual(session, { user: { id: 'alice', name: 'Alice Liddell', title: 'Engineer' } });
+    assert.ok(expiresIn > 3_590_000 && expiresIn <= 3_600_000, `the dev token lasts an hour by default (${expiresIn} ms left)`);
     client.close();
     const { status } = await get(server.url, '/demo/token?user=alice');
     assert.equal(status, 404, 'no token endpoint outside demo mode');

@@ -25,7 +25,8 @@ Server options:
                            /demo/token?user=ID, /demo/people (never in production)
   --static DIR             serve the files of DIR at /
   --hello-timeout-ms N     close connections that send no hello within N ms (default 10000)
-  --heartbeat-ms N         ping interval; a socket missing a pong is dropped (default 30000)
+  --heartbeat-ms N         ping interval; a socket missing a pong is dropped, and one whose token
+                           expired (without reauth) is closed with 4004 (default 30000)
   --rate-per-connection N  requests per second per connection (default 30)
   --burst-per-connection N burst per connection (default 2 × rate)
   --rate-per-identity N    requests per second per user, all connections (default 60)

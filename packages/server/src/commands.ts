@@ -12,8 +12,8 @@ import type { SocialService } from './services/social.js';
 /** A command's handler: validated arguments in, the result the `res` frame carries out. */
 export type Handler<N extends CommandName> = (caller: Caller, args: Commands[N]['args']) => Promise<Commands[N]['result']>;
 
-/** Every command's handler. */
-export type CommandTable = { [N in CommandName]: Handler<N> };
+/** Every command's handler, but `reauth`: the session runs it (it changes the connection, not the data). */
+export type CommandTable = { [N in Exclude<CommandName, 'reauth'>]: Handler<N> };
 
 /** The services the commands run on. */
 export interface Services {

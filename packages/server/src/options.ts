@@ -27,6 +27,11 @@ export interface ServerOptions {
   audience?: string;
   /** Expected `iss` claim (default `perch`). */
   issuer?: string;
+  /**
+   * Seconds by which the site's clock and this server's may differ (default 5): a token is taken
+   * that long past its `exp`, and a connection signed in with it is closed that long after it.
+   */
+  clockToleranceSeconds?: number;
   /** Seed a demo company into an empty database and serve `/demo/token` and `/demo/people`. */
   demo?: boolean;
   /** A folder to serve over HTTP at `/`, absolute or relative to the working directory (the demo serves the repository's examples/). */
@@ -58,6 +63,7 @@ export interface ResolvedOptions {
   secret: string | undefined;
   audience: string;
   issuer: string;
+  clockToleranceSeconds: number;
   demo: boolean;
   staticDir: string | undefined;
   helloTimeoutMs: number;
@@ -93,6 +99,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     secret: options.secret === '' ? undefined : options.secret,
     audience: options.audience ?? 'perch',
     issuer: options.issuer ?? 'perch',
+    clockToleranceSeconds: positive('clockToleranceSeconds', options.clockToleranceSeconds, 5, true),
     demo: options.demo ?? false,
     staticDir: options.staticDir === undefined ? undefined : resolve(options.staticDir),
     helloTimeoutMs: positive('helloTimeoutMs', options.helloTimeoutMs, HELLO_TIMEOUT_MS),

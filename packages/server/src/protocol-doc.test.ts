@@ -2,7 +2,7 @@
  * The example frames of docs/protocol.md, played against a real server: each `→` frame is sent
  * (its placeholders filled in), and each `←` frame must match what comes back, field by field.
  * A placeholder (a string with `…` or `<…>`) matches any string; `…` among an object's fields
- * stands for fields the example leaves out.
+ * stands for fields the example leaves out (`{…}`: any object).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ function examples(markdown: string): Step[][] {
         if (arrow) steps.push({ dir: arrow[1] === '→' ? 'out' : 'in', text: arrow[2] as string });
         else if (/^\s+[^\s(]/.test(line) && steps.length > 0) (steps.at(-1) as { text: string }).text += line.trim();
       }
-      return steps.map(({ dir, text }) => ({ dir, frame: JSON.parse(text.replace(/,\s*…\s*}/g, '}')) as Record<string, unknown> }));
+      return steps.map(({ dir, text }) => ({ dir, frame: JSON.parse(text.replace(/,\s*…\s*}/g, '}').replace(/{\s*…\s*}/g, '{}')) as Record<string, unknown> }));
     })
     .filter((steps) => steps.length > 0);
 }
@@ -79,7 +79,7 @@ test('the example frames of docs/protocol.md are what the server says', async ()
   clients.push(bob, aliceElsewhere);
   const direct = await aliceElsewhere.request('openDirect', { userId: 'bob' });
   const clientId = timeOrderedId();
-  const values = { '<JWT signed by your site>': await alice(), '3f1c…': direct.id, '019c…': clientId };
+  const values = { '<JWT signed by your site>': await alice(), '3f1c…': direct.id, '019c…': clientId, '<a fresh JWT for alice>': await alice() };
 
   // One connection plays them all in order: the first signs in, the heartbeat's comes after hello.
   const client = await TestClient.open(server.url);

@@ -93,7 +93,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
     limits: { maxFrameBytes: MAX_FRAME_BYTES, maxTextLength: MAX_TEXT_LENGTH },
   };
   const authenticator = new Authenticator(
-    { secret, audience: options.audience, issuer: options.issuer, visitorRate: options.visitorRate },
+    { secret, audience: options.audience, issuer: options.issuer, clockToleranceSeconds: options.clockToleranceSeconds, visitorRate: options.visitorRate },
     storage,
     deps.now,
   );

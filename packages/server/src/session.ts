@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
-import type { CommandName, ErrorCode, ServerFrame, ServerInfo } from '@perch/protocol';
+import type { CommandName, Commands, ErrorCode, ServerFrame, ServerInfo, WelcomeSession } from '@perch/protocol';
 import { CLOSE, COMMAND_ARGS, isRecord, MAX_TEXT_LENGTH, parseFrame, PROTOCOL_VERSION, validateClientFrame } from '@perch/protocol';
 import type { Authenticator } from './auth.js';
 import type { CommandTable } from './commands.js';
@@ -99,6 +99,8 @@ export class Session {
   private phase: Phase = 'hello';
   private caller: Caller | undefined;
   private helloTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When this connection ends: its token's expiry plus the clock tolerance; never for visitors. */
+  private endsAt = Infinity;
   private alive = true;
   private cut = false;
   private unsubscribe: (() => void) | undefined;
@@ -139,8 +141,15 @@ export class Session {
     return this.caller?.user.id;
   }
 
-  /** Called by the server's heartbeat timer: drops a socket that did not answer the last ping. */
+  /**
+   * Called by the server's heartbeat timer: drops a socket that did not answer the last ping, and
+   * closes one whose token has expired without a `reauth` (so within a heartbeat of the expiry).
+   */
   heartbeat(): void {
+    if (this.phase === 'open' && Date.now() >= this.endsAt) {
+      this.kick(CLOSE.expired, 'The token has expired; sign in again with a fresh one.');
+      return;
+    }
     if (!this.alive) {
       this.ws.terminate();
       return;
@@ -322,7 +331,11 @@ export class Session {
     const user = session.user;
     this.caller = { user, connectionId: this.connectionId };
     this.host.identityBuckets.retain(user.id);
-    const welcome = session.visitorToken === undefined ? { user } : { user, visitorToken: session.visitorToken };
+    const welcome: WelcomeSession = session.visitorToken === undefined ? { user } : { user, visitorToken: session.visitorToken };
+    if (session.expiresAt !== undefined) {
+      this.endsAt = session.endsAt as number;
+      welcome.expiresIn = Math.max(0, session.expiresAt - Date.now());
+    }
     this.send({ type: 'welcome', v: PROTOCOL_VERSION, session: welcome, server: this.host.serverInfo });
     // Subscribing in the same tick as the welcome: no event can be missed or arrive before it.
     this.unsubscribe = this.host.fanout.subscribe(user.id, { connectionId: this.connectionId, deliver: (text) => this.deliver(text) });
@@ -340,7 +353,7 @@ export class Session {
       return { type: 'error', id, code: 'unavailable', message: 'The server is shutting down; retry after reconnecting.', retryAfter: 1000 };
     }
     try {
-      const result = await (this.host.commands[cmd] as Handler)(caller, args);
+      const result = cmd === 'reauth' ? await this.reauth(caller, args as Commands['reauth']['args']) : await (this.host.commands[cmd] as Handler)(caller, args);
       return { type: 'res', id, result: result ?? null };
     } catch (error) {
       if (error instanceof RequestError) {
@@ -350,6 +363,15 @@ export class Session {
       this.host.options.log(`perch-server: ${cmd} failed: ${(error as Error).stack ?? String(error)}`);
       return { type: 'error', id, code: 'internal', message: `The server failed to handle ${cmd}; try again.` };
     }
+  }
+
+  /** `reauth`: a fresh token for the same user moves the expiry on (and refreshes the profile, as a sign-in does). */
+  private async reauth(caller: Caller, { token }: Commands['reauth']['args']): Promise<Commands['reauth']['result']> {
+    if (caller.user.visitor === true) throw new RequestError('bad_request', 'A visitor has no token to renew: a visit does not expire.');
+    const renewed = await this.host.authenticator.renew(token, caller.user.id);
+    if (this.caller === caller) this.caller = { ...caller, user: renewed.user };
+    this.endsAt = renewed.endsAt as number;
+    return { expiresIn: Math.max(0, (renewed.expiresAt as number) - Date.now()) };
   }
 
   private refuseHello(message: string, code: number): void {

@@ -101,7 +101,7 @@ test('profiles come from token claims, are refreshed at each sign-in, and the di
   const claims = { title: 'Engineer', department: 'R&D', phone: '+1 555 0100', email: 'erin@example.com', location: 'Berlin', tz: 'Europe/Berlin', avatar: 'https://example.com/erin.png' };
   const erin = await as('erin', 'Erin Example', claims);
   const expected: User = { id: 'erin', name: 'Erin Example', title: 'Engineer', department: 'R&D', phone: '+1 555 0100', email: 'erin@example.com', location: 'Berlin', timeZone: 'Europe/Berlin', avatar: 'https://example.com/erin.png' };
-  assert.deepEqual(erin.welcome.session, { user: expected });
+  assert.deepEqual((erin.welcome.session as { user: User }).user, expected);
   const alice = await as('alice');
   assert.deepEqual(await alice.request('profile', { userId: 'erin' }), expected);
   await assert.rejects(alice.request('profile', { userId: 'nobody' }), { code: 'not_found' });
