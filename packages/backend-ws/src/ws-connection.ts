@@ -341,8 +341,9 @@ export class WsConnection implements BackendConnection {
   }
 
   #welcome(frame: Extract<ServerFrame, { type: 'welcome' }>): void {
-    const handshake = this.#handshake;
-    if (this.#phase !== 'hello' || !handshake) return;
+    // While saying hello the handshake is always there: `open` sets it before any frame can come.
+    const handshake = this.#handshake!;
+    if (this.#phase !== 'hello') return;
     const { user, visitorToken, expiresIn } = frame.session;
     this.#session = typeof visitorToken === 'string' ? { user, visitorToken } : { user };
     this.#renewIn(expiresIn);
@@ -417,9 +418,9 @@ export class WsConnection implements BackendConnection {
     this.#listener.closed(reason);
   }
 
-  /** Fails pending requests with `unavailable` and closes the socket; false when already done. */
-  #shutDown(message: string): boolean {
-    if (this.#phase === 'closed') return false;
+  /** Fails pending requests with `unavailable` and closes the socket, once. */
+  #shutDown(message: string): void {
+    if (this.#phase === 'closed') return;
     this.#phase = 'closed';
     clearTimeout(this.#silence);
     clearTimeout(this.#renewal);
@@ -434,6 +435,5 @@ export class WsConnection implements BackendConnection {
     } catch {
       // already closing
     }
-    return true;
   }
 }

@@ -77,13 +77,13 @@ export class PerchClient {
   /** Resolves once the cache is open and its content is in the stores. */
   readonly ready: Promise<void>;
   readonly status: ReadableStore<ConnectionStatus>;
-  readonly user: ReadableStore<User | undefined> = atom<User | undefined>(undefined);
-  readonly roster: ReadableStore<RosterEntry[]> = atom<RosterEntry[]>([]);
-  readonly conversations: ReadableStore<ConversationView[]> = atom<ConversationView[]>([]);
-  readonly timeline: ReadableStore<Post[]> = atom<Post[]>([]);
-  readonly unread: ReadableStore<number> = atom(0);
+  readonly user: ReadableStore<User | undefined>;
+  readonly roster: ReadableStore<RosterEntry[]>;
+  readonly conversations: ReadableStore<ConversationView[]>;
+  readonly timeline: ReadableStore<Post[]>;
+  readonly unread: ReadableStore<number>;
   /** Where the cache lives now. */
-  storage: StorageInfo = { mode: 'memory' };
+  storage: StorageInfo;
 
   #view = new View();
   readonly #records = new Map<Id, ConversationRecord>();
@@ -116,6 +116,15 @@ export class PerchClient {
   readonly #options: ClientOptions;
 
   constructor(options: ClientOptions) {
+    // Public fields get their values here rather than where they are declared: an initialized
+    // public field (with useDefineForClassFields off) would move every private initializer into
+    // the constructor too, which costs bytes in the bundles.
+    this.user = atom<User | undefined>(undefined);
+    this.roster = atom<RosterEntry[]>([]);
+    this.conversations = atom<ConversationView[]>([]);
+    this.timeline = atom<Post[]>([]);
+    this.unread = atom(0);
+    this.storage = { mode: 'memory' };
     this.#options = options;
     this.capabilities = options.backend.capabilities;
     const context: CoreContext = {

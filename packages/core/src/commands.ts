@@ -144,25 +144,17 @@ export class LeaderCommands {
 /** The commands a follower tab may ask the leader to run. */
 export type CommandName = keyof LeaderCommands;
 
+/** The commands that are not methods of the client as they are (see {@link FORWARDED}). */
+type NotForwarded = 'createGroup' | 'older';
+
 /**
- * The commands the client offers as its own methods, unchanged. (`createGroup` is a method of the
- * client of its own: its `clientId` is made in the tab where the app calls it.)
+ * The commands the client offers as its own methods, unchanged: all but `createGroup`, a method of
+ * the client of its own (its `clientId` is made in the tab where the app calls it), and `older`,
+ * which `history()` calls.
  */
-export const FORWARDED = [
-  'openDirect',
-  'markRead',
-  'setTyping',
-  'edit',
-  'delete',
-  'feed',
-  'like',
-  'follow',
-  'setPresence',
-  'directory',
-  'profile',
-  'addContact',
-  'removeContact',
-] as const satisfies readonly CommandName[];
+export const FORWARDED = Object.getOwnPropertyNames(LeaderCommands.prototype).filter(
+  (name) => name !== 'constructor' && name !== 'createGroup' && name !== 'older',
+) as Array<Exclude<CommandName, NotForwarded>>;
 
 /** Checks message or post text, throwing a `bad_request` PerchError with the reason. */
 export function checkedText(text: string, what: string): string {

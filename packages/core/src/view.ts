@@ -13,12 +13,12 @@ export interface RosterEntry {
   presence: Presence;
 }
 
-/** What a batch of changes touched, so only those views are recomputed. */
+/** What a batch of changes touched, so only those views are recomputed; a flag left out means untouched. */
 export interface Touched {
   conversations: Set<Id>;
-  list: boolean;
-  roster: boolean;
-  timeline: boolean;
+  list?: boolean;
+  roster?: boolean;
+  timeline?: boolean;
 }
 
 const RANK: Record<Presence['show'], number> = { online: 0, dnd: 1, away: 2, invisible: 3, offline: 3 };
@@ -36,7 +36,7 @@ export class View {
 
   /** Applies changes in order and says which views they touched. */
   apply(changes: Change[]): Touched {
-    const touched: Touched = { conversations: new Set(), list: false, roster: false, timeline: false };
+    const touched: Touched = { conversations: new Set() };
     for (const change of changes) {
       switch (change.type) {
         case 'user':

@@ -9,6 +9,7 @@
  */
 import type { ConnectionStatus, Message, PerchClient } from '@perch/core';
 import { PerchError } from '@perch/core';
+import { isRecord } from '@perch/protocol';
 // The same modules @perch/elements takes msg and str from (msg is a live binding the locale switch replaces).
 import { msg } from '@lit/localize/init/install.js';
 import { str } from '@lit/localize/internal/str-tag.js';
@@ -106,6 +107,8 @@ export interface EmbedParts {
 
 /** `options` without credentials and the user they belong to. */
 const withoutCredentials = ({ token: _t, tokenUrl: _u, visitor: _v, user: _w, ...rest }: EmbedOptions | Record<string, unknown>) => rest;
+/** True when `options` name credentials. */
+const hasCredentials = (options: Record<string, unknown>) => options.token !== undefined || options.tokenUrl !== undefined || options.visitor !== undefined;
 
 /** Where an element of the page is the target of `open`. */
 const TARGET = 'perch-chat-pane[data-perch-target]';
@@ -213,20 +216,16 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
     emit('unread', NO_UNREAD);
   };
 
-  /** The tag's data-* settings under `input`; credentials given in `input` replace the tag's (and its user). */
-  const tagDefaults = (input: unknown): Record<string, unknown> => {
-    const given = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
-    return given.token === undefined && given.tokenUrl === undefined && given.visitor === undefined ? scriptRaw : withoutCredentials(scriptRaw);
-  };
-
   const boot = async (input: unknown): Promise<boolean> => {
     bootAsked = true;
     let next: EmbedOptions;
     try {
-      if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
+      if (input !== undefined && !isRecord(input)) {
         throw new ConfigError(`the options must be an object like { tokenUrl: '/perch-token' }; got ${JSON.stringify(input)}.`);
       }
-      next = checkOptions({ ...tagDefaults(input), ...(input as object | undefined) }, win.location.href, scriptOrigin);
+      const given = input ?? {};
+      // The tag's data-* settings under `input`; credentials given in `input` replace the tag's (and its user).
+      next = checkOptions({ ...(hasCredentials(given) ? withoutCredentials(scriptRaw) : scriptRaw), ...given }, win.location.href, scriptOrigin);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       console.error(`Perch('boot'): ${error.message}`);
@@ -322,81 +321,78 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
     });
   });
 
-  const api = function Perch(command: unknown, ...args: unknown[]): unknown {
-    switch (command) {
-      case 'boot':
-        return boot(args[0]);
-      case 'identify': {
-        const input = args[0];
-        if (!input || typeof input !== 'object') {
-          console.error(`Perch('identify'): give { token }, { tokenUrl } or { visitor }; got ${JSON.stringify(input)}.`);
-          return Promise.resolve(false);
+  /** What each `Perch(command, …)` does, by name (in the order the console names them). */
+  const commands: Record<string, (...args: unknown[]) => unknown> = {
+    boot,
+    identify(input) {
+      if (!input || typeof input !== 'object') {
+        console.error(`Perch('identify'): give { token }, { tokenUrl } or { visitor }; got ${JSON.stringify(input)}.`);
+        return Promise.resolve(false);
+      }
+      return boot({ ...withoutCredentials(options ?? {}), ...input });
+    },
+    shutdown(how) {
+      // { forget: true } on a shared device: also delete the cache, outbox and marks kept here.
+      const forget = (how as { forget?: unknown } | undefined)?.forget === true;
+      const server = options?.server;
+      const user = ready?.id ?? session?.client.user.get()?.id;
+      options = undefined;
+      return stop().then(() => (forget && server && user ? forgetDevice(server, user) : undefined));
+    },
+    update(changes) {
+      const input = (changes ?? {}) as Record<string, unknown>;
+      const extra = Object.keys(input).filter((k) => k !== 'theme' && k !== 'locale');
+      if (extra.length) console.error(`Perch('update'): only theme and locale can change while running; to switch the user call Perch('identify', …).`);
+      try {
+        const checked = checkOptions({ theme: input.theme, locale: input.locale }, win.location.href, scriptOrigin);
+        if (input.theme !== undefined) {
+          if (options) options.theme = checked.theme!;
+          applyTheme(checked.theme);
         }
-        return boot({ ...withoutCredentials(options ?? {}), ...input });
+        return input.locale !== undefined ? applyLocale(checked.locale) : Promise.resolve();
+      } catch (error) {
+        console.error(`Perch('update'): ${(error as Error).message}`);
+        return Promise.resolve();
       }
-      case 'shutdown': {
-        // { forget: true } on a shared device: also delete the cache, outbox and marks kept here.
-        const forget = (args[0] as { forget?: unknown } | undefined)?.forget === true;
-        const server = options?.server;
-        const user = ready?.id ?? session?.client.user.get()?.id;
-        options = undefined;
-        return stop().then(() => (forget && server && user ? forgetDevice(server, user) : undefined));
-      }
-      case 'update': {
-        const input = (args[0] ?? {}) as Record<string, unknown>;
-        const extra = Object.keys(input).filter((k) => k !== 'theme' && k !== 'locale');
-        if (extra.length) console.error(`Perch('update'): only theme and locale can change while running; to switch the user call Perch('identify', …).`);
-        try {
-          const checked = checkOptions({ theme: input.theme, locale: input.locale }, win.location.href, scriptOrigin);
-          if (input.theme !== undefined) {
-            if (options) options.theme = checked.theme!;
-            applyTheme(checked.theme);
-          }
-          return input.locale !== undefined ? applyLocale(checked.locale) : Promise.resolve();
-        } catch (error) {
-          console.error(`Perch('update'): ${(error as Error).message}`);
-          return Promise.resolve();
-        }
-      }
-      case 'open': {
-        const target = targetOf('open', args[0]);
-        if (target) open(target);
-        return undefined;
-      }
-      case 'close': {
-        const target = args[0] === undefined ? undefined : targetOf('close', args[0]);
-        if (args[0] === undefined || target) windows?.close(target);
-        return undefined;
-      }
-      case 'read':
-        if (args[0] === 'mentions') session?.markMentionsRead();
-        else console.error(`Perch('read'): the only thing to mark read is 'mentions' (chats are marked read when seen).`);
-        return undefined;
-      case 'on':
-      case 'off': {
-        const [event, callback] = args;
-        if (!EVENTS.includes(event as PerchEventName) || typeof callback !== 'function') {
-          console.error(`Perch('${command}'): give an event (${EVENTS.join(', ')}) and a function; got ${JSON.stringify(event)}.`);
-          return undefined;
-        }
-        const name = event as PerchEventName;
-        if (command === 'off') {
-          listeners.get(name)?.delete(callback as () => void);
-          return undefined;
-        }
-        on(name, callback as PerchEvents[typeof name]);
-        // Sticky events: the page learns the current state at once.
-        if (name === 'status') call(callback as () => void, [status]);
-        else if (name === 'unread') call(callback as () => void, [unread.total, unread]);
-        else if (name === 'ready' && ready) call(callback as () => void, [ready]);
-        return undefined;
-      }
-      default:
-        console.error(
-          `Perch: unknown command ${JSON.stringify(command)}; the commands are boot, identify, shutdown, update, open, close, read, on, off.`,
-        );
-        return undefined;
+    },
+    open(to) {
+      const target = targetOf('open', to);
+      if (target) open(target);
+    },
+    close(to) {
+      const target = to === undefined ? undefined : targetOf('close', to);
+      if (to === undefined || target) windows?.close(target);
+    },
+    read(what) {
+      if (what === 'mentions') session?.markMentionsRead();
+      else console.error(`Perch('read'): the only thing to mark read is 'mentions' (chats are marked read when seen).`);
+    },
+    on: (event, callback) => listen('on', event, callback),
+    off: (event, callback) => listen('off', event, callback),
+  };
+
+  /** `Perch('on' | 'off', event, callback)`. */
+  const listen = (command: string, event: unknown, callback: unknown) => {
+    if (!EVENTS.includes(event as PerchEventName) || typeof callback !== 'function') {
+      console.error(`Perch('${command}'): give an event (${EVENTS.join(', ')}) and a function; got ${JSON.stringify(event)}.`);
+      return;
     }
+    const name = event as PerchEventName;
+    if (command === 'off') {
+      listeners.get(name)?.delete(callback as () => void);
+      return;
+    }
+    on(name, callback as PerchEvents[typeof name]);
+    // Sticky events: the page learns the current state at once.
+    if (name === 'status') call(callback as () => void, [status]);
+    else if (name === 'unread') call(callback as () => void, [unread.total, unread]);
+    else if (name === 'ready' && ready) call(callback as () => void, [ready]);
+  };
+
+  const api = function Perch(command: unknown, ...args: unknown[]): unknown {
+    if (typeof command === 'string' && Object.hasOwn(commands, command)) return commands[command]!(...args);
+    console.error(`Perch: unknown command ${JSON.stringify(command)}; the commands are ${Object.keys(commands).join(', ')}.`);
+    return undefined;
   } as PerchApi;
   Object.defineProperties(api, {
     version: { value: VERSION, enumerable: true },
@@ -406,7 +402,6 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
   win.Perch = api;
 
   for (const args of queue) api(...(args as [never]));
-  const credentials = scriptRaw.token !== undefined || scriptRaw.tokenUrl !== undefined || scriptRaw.visitor !== undefined;
-  if (!bootAsked && (autoboot ?? credentials)) void api('boot');
+  if (!bootAsked && (autoboot ?? hasCredentials(scriptRaw))) void api('boot');
   return api;
 }

@@ -88,33 +88,38 @@ export function checkOptions(input: unknown, base: string, scriptOrigin: string)
   if (input === undefined || input === null) input = {};
   if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(`the options must be an object; got ${JSON.stringify(input)}.`);
   const raw = input as Record<string, unknown>;
-  const known = new Set(['server', 'token', 'tokenUrl', 'visitor', 'user', 'theme', 'locale', 'storage', 'windows']);
-  const unknown = Object.keys(raw).filter((key) => !known.has(key));
-  if (unknown.length) throw new ConfigError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; the options are ${[...known].join(', ')}.`);
+  // How each option is checked, in the order they are checked (and listed in messages).
+  const checks: { [K in keyof EmbedOptions]-?: (field: string, value: unknown) => EmbedOptions[K] } = {
+    server: (field, value) => address(field, text(field, value) ?? scriptOrigin.replace(/^http/, 'ws') + '/', ['ws:', 'wss:'], base.replace(/^http/, 'ws')),
+    token: text,
+    tokenUrl: (field, value) => {
+      const url = text(field, value);
+      return url === undefined ? undefined : address(field, url, ['http:', 'https:'], base);
+    },
+    visitor: (field, value) => {
+      if (value === undefined) return undefined;
+      if (typeof value !== 'object' || value === null) throw new ConfigError('visitor must be an object like { name: "Ada" }.');
+      const { name, email } = value as Record<string, unknown>;
+      const visitor: EmbedOptions['visitor'] = {};
+      put(visitor, 'name', text('visitor.name', name));
+      put(visitor, 'email', text('visitor.email', email));
+      return visitor;
+    },
+    user: text,
+    theme: (field, value) => oneOf(field, value, THEMES),
+    locale: text,
+    storage: (field, value) => oneOf(field, value, STORAGE),
+    windows: (field, value) => {
+      if (value === undefined || typeof value === 'boolean') return value;
+      throw new ConfigError(`${field} must be true or false; got ${JSON.stringify(value)}.`);
+    },
+  };
+  const unknown = Object.keys(raw).filter((key) => !Object.hasOwn(checks, key));
+  if (unknown.length) throw new ConfigError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; the options are ${Object.keys(checks).join(', ')}.`);
 
-  const options: EmbedOptions = {};
-  const server = text('server', raw.server) ?? scriptOrigin.replace(/^http/, 'ws') + '/';
-  options.server = address('server', server, ['ws:', 'wss:'], base.replace(/^http/, 'ws'));
-  put(options, 'token', text('token', raw.token));
-  const tokenUrl = text('tokenUrl', raw.tokenUrl);
-  if (tokenUrl !== undefined) options.tokenUrl = address('tokenUrl', tokenUrl, ['http:', 'https:'], base);
-  if (raw.visitor !== undefined) {
-    const visitor = raw.visitor;
-    if (typeof visitor !== 'object' || visitor === null) throw new ConfigError('visitor must be an object like { name: "Ada" }.');
-    const { name, email } = visitor as Record<string, unknown>;
-    options.visitor = {};
-    put(options.visitor, 'name', text('visitor.name', name));
-    put(options.visitor, 'email', text('visitor.email', email));
-  }
-  put(options, 'user', text('user', raw.user));
-  put(options, 'theme', oneOf('theme', raw.theme, THEMES));
-  put(options, 'locale', text('locale', raw.locale));
-  put(options, 'storage', oneOf('storage', raw.storage, STORAGE));
-  if (raw.windows !== undefined) {
-    if (typeof raw.windows !== 'boolean') throw new ConfigError(`windows must be true or false; got ${JSON.stringify(raw.windows)}.`);
-    options.windows = raw.windows;
-  }
-  return options;
+  const options: Record<string, unknown> = {};
+  for (const [name, check] of Object.entries(checks)) put(options, name, check(name, raw[name]));
+  return options as EmbedOptions;
 }
 
 /**

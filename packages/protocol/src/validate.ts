@@ -24,7 +24,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** True when `value` can serve as an id: 1–128 characters of letters, digits and `_ . : @ -`. */
 export function isId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH && ID_PATTERN.test(value);
+  // ID_PATTERN refuses the empty string.
+  return typeof value === 'string' && value.length <= MAX_ID_LENGTH && ID_PATTERN.test(value);
 }
 
 /** True for a finite, non-negative integer (a seq, a count or a timestamp). */
@@ -45,7 +46,7 @@ export function isPresenceShow(value: unknown): value is PresenceShow {
  */
 export function validateText(text: unknown, what = 'Text'): Validated<string> {
   if (typeof text !== 'string') return fail(`${what} must be a string.`);
-  if (text.trim().length === 0) return fail(`${what} is empty; type something before sending.`);
+  if (!text.trim()) return fail(`${what} is empty; type something before sending.`);
   if (text.length > MAX_TEXT_LENGTH) {
     return fail(`${what} is ${text.length} characters long; the limit is ${MAX_TEXT_LENGTH}.`);
   }
