@@ -1,6 +1,6 @@
 import { PerchError, type MessagePage } from '@perch/core';
 import type { Conversation, Id, Message } from '@perch/protocol';
-import { checkCharacters, checkText, isCount, isId, MAX_ID_LENGTH } from '@perch/protocol';
+import { checkText, COMMAND_ARGS, isCount, isId } from '@perch/protocol';
 import type { MemoryHub } from './hub.js';
 import type { HubLink } from './link.js';
 
@@ -69,22 +69,16 @@ export class ChatService {
    * `clientId` answers with the group the first call made and announces nothing.
    */
   createGroup(userId: Id, input: { title: string; members: Id[]; clientId?: string }): Conversation {
-    // The server's rules (createGroup in @perch/protocol's frames.ts), in its words.
-    if (typeof input.title !== 'string' || input.title.trim() === '' || input.title.length > 100) {
-      throw new PerchError('bad_request', '"title" must be 1–100 characters.');
-    }
-    const title = checkCharacters(input.title.trim(), '"title"');
-    if (!title.ok) throw new PerchError('bad_request', title.error);
-    if (!Array.isArray(input.members)) throw new PerchError('bad_request', 'Group members must be a list of user ids.');
-    if (input.clientId !== undefined && !isId(input.clientId)) {
-      throw new PerchError('bad_request', `"clientId" must be an id of 1–${MAX_ID_LENGTH} letters, digits or _ . : @ -.`);
-    }
-    for (const member of input.members) this.hub.requireUser(member);
-    const key = input.clientId === undefined ? undefined : `${userId}\u0000${input.clientId}`;
+    // Checked as the server checks the createGroup command, in its words.
+    const valid = COMMAND_ARGS.createGroup(input as unknown as Record<string, unknown>);
+    if (!valid.ok) throw new PerchError('bad_request', valid.error);
+    const { title, members, clientId } = valid.value;
+    for (const member of members) this.hub.requireUser(member);
+    const key = clientId === undefined ? undefined : `${userId}\u0000${clientId}`;
     const original = key === undefined ? undefined : this.groupsByClientId.get(key);
     if (original !== undefined) return this.view(this.require(original), userId);
-    const record = this.create('group', [...new Set([userId, ...input.members])]);
-    record.title = title.value;
+    const record = this.create('group', [...new Set([userId, ...members])]);
+    record.title = title.trim();
     if (key !== undefined) this.groupsByClientId.set(key, record.id);
     this.announce(record);
     return this.view(record, userId);

@@ -1,6 +1,6 @@
 import { PerchError } from '@perch/core';
 import type { Contact, Id, Presence, PresenceShow, User } from '@perch/protocol';
-import { checkCharacters, validatePresence } from '@perch/protocol';
+import { COMMAND_ARGS, validatePresence } from '@perch/protocol';
 import type { MemoryHub } from './hub.js';
 import type { HubLink } from './link.js';
 
@@ -103,7 +103,11 @@ export class SocialService {
     const user = this.hub.requireUser(input.userId);
     if (input.userId === ownerId) throw new PerchError('bad_request', 'You cannot add yourself as a contact.');
     const groups = input.groups ?? [];
-    if (!trusted) this.#checkGroups(groups);
+    if (!trusted) {
+      // Checked as the server checks the addContact command, in its words.
+      const valid = COMMAND_ARGS.addContact({ userId: input.userId, groups });
+      if (!valid.ok) throw new PerchError('bad_request', valid.error);
+    }
     let mine = this.contacts.get(ownerId);
     if (mine === undefined) this.contacts.set(ownerId, (mine = new Map()));
     mine.set(input.userId, [...new Set(groups)]);
@@ -139,16 +143,5 @@ export class SocialService {
     const watchers: Id[] = [];
     for (const [ownerId, mine] of this.contacts) if (mine.has(userId)) watchers.push(ownerId);
     return watchers;
-  }
-
-  /** The server's rules for contact group names (addContact in @perch/protocol's frames.ts), in its words. */
-  #checkGroups(groups: string[]): void {
-    if (!Array.isArray(groups) || groups.length > 20 || !groups.every((group) => typeof group === 'string' && group.length > 0 && group.length <= 64)) {
-      throw new PerchError('bad_request', '"groups" must be a list of at most 20 names of 1–64 characters.');
-    }
-    for (const [i, group] of groups.entries()) {
-      const name = checkCharacters(group, `"groups[${i}]"`);
-      if (!name.ok) throw new PerchError('bad_request', name.error);
-    }
   }
 }
