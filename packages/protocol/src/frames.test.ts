@@ -62,6 +62,11 @@ test('texts keep tab and line breaks; a title may end in a line break, trimmed a
   const send = client('{"type":"req","id":"1","cmd":"sendMessage","args":{"conversationId":"c","clientId":"k","text":"a\\n\\tb\\r\\nc \\ud83d\\ude00","createdAt":1}}');
   assert.equal(send.ok && send.value.type === 'req' && send.value.cmd === 'sendMessage' && send.value.args.text, 'a\n\tb\r\nc 😀');
   assert.equal(client('{"type":"req","id":"1","cmd":"createGroup","args":{"title":"Launch crew\\n","members":[]}}').ok, true);
+  // The 1–100 characters are counted after trimming, and the title is passed on trimmed.
+  const full = client(`{"type":"req","id":"1","cmd":"createGroup","args":{"title":" ${'x'.repeat(100)}\\n","members":[]}}`);
+  assert.equal(full.ok && full.value.type === 'req' && full.value.cmd === 'createGroup' && full.value.args.title, 'x'.repeat(100));
+  assert.equal(client(`{"type":"req","id":"1","cmd":"createGroup","args":{"title":"${'x'.repeat(101)}","members":[]}}`).ok, false);
+  assert.equal(client('{"type":"req","id":"1","cmd":"createGroup","args":{"title":" \\n ","members":[]}}').ok, false);
 });
 
 test('createGroup takes an optional clientId, checked like a message\'s', () => {

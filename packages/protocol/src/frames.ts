@@ -238,16 +238,15 @@ export const COMMAND_ARGS: { [N in CommandName]: ArgsValidator<N> } = {
     return userId ? ok({ userId }) : need('userId');
   },
   createGroup: (a) => {
-    if (typeof a.title !== 'string' || a.title.trim().length === 0 || a.title.length > 100) {
-      return fail('"title" must be 1–100 characters.');
-    }
     // Checked as it will be stored: trimmed, so a line break typed after the title does no harm.
-    const title = checkCharacters(a.title.trim(), '"title"');
+    const trimmed = typeof a.title === 'string' ? a.title.trim() : '';
+    if (trimmed.length === 0 || trimmed.length > 100) return fail('"title" must be 1–100 characters.');
+    const title = checkCharacters(trimmed, '"title"');
     if (!title.ok) return title;
     if (!Array.isArray(a.members) || a.members.length > 100 || !a.members.every(isId)) {
       return fail('"members" must be a list of at most 100 user ids.');
     }
-    const out: Commands['createGroup']['args'] = { title: a.title, members: [...new Set(a.members as string[])] };
+    const out: Commands['createGroup']['args'] = { title: trimmed, members: [...new Set(a.members as string[])] };
     if (a.clientId !== undefined) {
       const clientId = id(a, 'clientId');
       if (!clientId) return need('clientId');
