@@ -44,6 +44,8 @@ describe('authentication', () => {
     assert.equal(again.session.user.id, first.session.user.id);
     const other = await backend.connect({ visitor: {} }, recorder());
     assert.notEqual(other.session.user.id, first.session.user.id);
+    // An unknown token is refused, as perch-server refuses it: no new visit starts behind the caller's back.
+    await rejectsWith(backend.connect({ visitor: { token: 'visitor-unknown', name: 'Dana' } }, recorder()), 'unauthorized');
     const { conn } = await connect('alice');
     const directory = await conn.directory();
     assert.deepEqual(directory.map((user) => user.id), ['alice', 'bob', 'carol']);

@@ -192,9 +192,12 @@ export class MemoryHub {
       return { user: structuredClone(user) };
     }
     const { name, email, token } = auth.visitor;
-    const existing = token === undefined ? undefined : this.visitorTokens.get(token);
-    const known = existing === undefined ? undefined : this.users.get(existing);
-    if (token !== undefined && known !== undefined) return { user: structuredClone(known), visitorToken: token };
+    if (token !== undefined) {
+      // As perch-server does: a visit that ended stays ended; the visitor starts a new one without the token.
+      const known = this.users.get(this.visitorTokens.get(token) ?? '');
+      if (known === undefined) throw new PerchError('unauthorized', 'The visitor token is unknown or was revoked; connect without it to start a new visit.');
+      return { user: structuredClone(known), visitorToken: token };
+    }
     // Cleaned, not refused, as the server does: a pasted line break in the pre-chat form must not keep a visitor out.
     const user: User = { id: `visitor-${crypto.randomUUID()}`, name: visitorName(name), visitor: true };
     const cleanEmail = cleanLine(email ?? '');
