@@ -242,6 +242,7 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
     } catch (error) {
       const e = error as PerchError;
       console.error(`Perch: signed out (${e.code}): ${e.message}`);
+      emit('status', { ...OFFLINE, error: { code: e.code, message: e.message } });
       emit('error', e);
       return false;
     }

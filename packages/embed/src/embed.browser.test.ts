@@ -3,7 +3,7 @@
  * real server is covered by test/e2e). Each test installs Perch on this window and removes it.
  */
 import { memoryBackend, type MemoryHub } from '@perch/backend-memory';
-import { createClient, type AuthSource } from '@perch/core';
+import { createClient, type AuthSource, type ConnectionStatus } from '@perch/core';
 import { sendKeys } from '@web/test-runner-commands';
 import { expect } from 'chai';
 import { createHub } from '../../../test/shared/hub.js';
@@ -259,6 +259,21 @@ describe('@perch/embed: the Perch() API', function () {
     expect(await perch('boot', { tokenUrl: '/perch-token', server: 'ws://chat.example/' })).to.equal(false);
     expect(errors).to.deep.equal(['unauthorized']);
     expect(output.errors.join('\n')).to.include('the visitor is not signed in on this site');
+    // The status says why, to a listener added now too (the client's own status lost the error when it stopped).
+    let status: ConnectionStatus | undefined;
+    perch('on', 'status', (s) => (status = s));
+    expect([status?.state, status?.error?.code]).to.deep.equal(['offline', 'unauthorized']);
+  });
+
+  it('a token the server refuses leaves the status offline with the error', async () => {
+    perch = install()!;
+    const token = hub.token('alice');
+    hub.revokeToken('alice');
+    const states: string[] = [];
+    perch('on', 'status', (s) => states.push(`${s.state}${s.error ? ` ${s.error.code}` : ''}`));
+    expect(await perch('boot', { token, server: 'ws://chat.example/' })).to.equal(false);
+    const afterRefusal = states.slice(states.indexOf('offline unauthorized'));
+    expect(afterRefusal.length > 0 && afterRefusal.every((s) => s === 'offline unauthorized'), states.join()).to.equal(true);
   });
 
   it('a listener that throws is the page’s error: Perch reports it and goes on', async () => {

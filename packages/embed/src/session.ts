@@ -186,7 +186,8 @@ export class Session {
   #seenAt = 0;
   #me: string | undefined;
   #readyUser: { id: string; name: string } | undefined;
-  #refused = false;
+  /** Why the credentials were refused, once they were: the session has stopped. */
+  #refusal: ConnectionStatus['error'];
   readonly #stops: Array<() => void> = [];
   readonly #emit: Emit;
 
@@ -196,7 +197,9 @@ export class Session {
     const c = this.client;
     this.#stops.push(
       c.status.subscribe((status) => {
-        this.#emit('status', status);
+        // After a refusal, disconnect() clears the error from the client's status; the page keeps it.
+        const refusal = this.#refusal;
+        this.#emit('status', refusal && status.state === 'offline' ? { ...status, error: refusal } : status);
         if (status.state === 'online') void this.#online();
         this.#failed(status);
       }),
@@ -234,8 +237,8 @@ export class Session {
    */
   #failed(status: ConnectionStatus): void {
     const error = status.error;
-    if (!error || (error.code !== 'unauthorized' && error.code !== 'forbidden') || this.#refused) return;
-    this.#refused = true;
+    if (!error || (error.code !== 'unauthorized' && error.code !== 'forbidden') || this.#refusal) return;
+    this.#refusal = error;
     void this.client.disconnect();
     console.error(`Perch: signed out (${error.code}): ${error.message}`);
     this.#emit('error', new PerchError(error.code, error.message));
