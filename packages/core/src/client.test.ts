@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { PerchError, type Backend, type BackendCapabilities, type BackendConnection } from './backend.js';
 import type { CacheStore, RangeOptions } from './cache/cache-store.js';
 import { memoryStore } from './cache/memory-store.js';
 import { createClient, type ClientOptions, type PerchClient } from './client.js';
+import { CONNECT_WAIT } from './connection.js';
 import type { TabCoordinator } from './leader-election.js';
 
 const NONE: BackendCapabilities = { feed: false, presence: false, typing: false, receipts: false, groups: false, history: false, directory: false, edits: false, support: false };
 
-/** A backend whose connection attempts wait until the test answers them. */
+/** A backend whose connection attempts wait until the test answers them; while `catchUp.hold` is set, so does the catch-up. */
 function manualBackend() {
   const attempts: Array<{ open: () => void; refuse: (error: PerchError) => void; closed: boolean }> = [];
+  const catchUp = { hold: undefined as Promise<void> | undefined };
   const backend: Backend = {
     name: 'manual',
     capabilities: NONE,
@@ -21,7 +23,11 @@ function manualBackend() {
           open: () =>
             resolve({
               session: { user: { id: 'alice', name: 'Alice' } },
-              conversations: async () => [],
+              conversations: async () => {
+                await catchUp.hold;
+                return [];
+              },
+              openDirect: async (userId: string) => ({ id: `d-${userId}`, kind: 'direct', members: ['alice', userId], lastSeq: 0, readSeq: 0 }),
               close: () => (attempt.closed = true),
             } as unknown as BackendConnection),
           refuse: reject,
@@ -29,7 +35,7 @@ function manualBackend() {
         attempts.push(attempt);
       }),
   };
-  return { backend, attempts };
+  return { backend, attempts, catchUp };
 }
 
 /** A tab coordinator whose leadership the test grants; `lead` is the latest election's callback. */
@@ -223,4 +229,108 @@ test('after a refusal, disconnect() and connect() start afresh: the old refusal 
   attempts[1]!.open();
   assert.equal(await outcome(again), 'resolved');
   await alice.disconnect();
+});
+
+test('a command called right after connect(), not awaited, waits for the connection and runs', async () => {
+  const { backend, attempts } = manualBackend();
+  const alice = client(backend);
+  void alice.connect();
+  const opening = alice.openDirect('bob'); // before the cache is even open
+  await flush();
+  assert.equal(alice.status.get().state, 'connecting');
+  assert.equal(await outcome(opening), 'pending', 'it waits for the attempt under way instead of failing');
+  attempts[0]!.open();
+  assert.equal((await opening).id, 'd-bob');
+  await alice.disconnect();
+});
+
+test('a command waiting for the connection runs as soon as it opens, during the catch-up, before the status says online', async () => {
+  const { backend, attempts, catchUp } = manualBackend();
+  const alice = client(backend);
+  catchUp.hold = new Promise(() => {}); // the catch-up never ends
+  void alice.connect();
+  const opening = alice.openDirect('bob');
+  await flush();
+  attempts[0]!.open();
+  assert.equal(await outcome(opening), 'resolved');
+  assert.equal(alice.status.get().state, 'connecting', 'still catching up');
+  await alice.disconnect();
+});
+
+test('in shared tabs, a command called before this tab is elected runs once it leads and its connection opens', async () => {
+  const { backend, attempts } = manualBackend();
+  const { tabs, coordinator } = manualTabs();
+  const alice = client(backend, { storage: 'persistent', openCache: async () => memoryStore(), tabs: 'shared', tabCoordinator: coordinator });
+  void alice.connect();
+  const opening = alice.openDirect('bob');
+  await flush();
+  assert.equal(await outcome(opening), 'pending', 'no tab leads yet: the call waits for one');
+  tabs.lead!(); // this tab takes over; its connection is not open yet
+  await flush();
+  assert.equal(attempts.length, 1);
+  assert.equal(await outcome(opening), 'pending', 'the new leader waits for its own connection');
+  attempts[0]!.open();
+  assert.equal((await opening).id, 'd-bob');
+  await alice.disconnect();
+});
+
+test('a command rejects unavailable at once while offline: not started, backing off, refused, or disconnected', async () => {
+  const { backend, attempts } = manualBackend();
+  const alice = client(backend, { reconnect: { baseDelay: 60_000, random: () => 0.5 } }); // retries in 30 s
+  assert.equal(await outcome(alice.openDirect('bob')), 'rejected unavailable', 'never connected');
+
+  void alice.connect();
+  await flush();
+  attempts[0]!.refuse(new PerchError('unavailable', 'The server is down.'));
+  await flush();
+  assert.equal(alice.status.get().state, 'reconnecting');
+  assert.equal(await outcome(alice.openDirect('bob')), 'rejected unavailable', 'backing off: no attempt to wait for');
+
+  await alice.disconnect();
+  assert.equal(await outcome(alice.openDirect('bob')), 'rejected unavailable', 'disconnected');
+
+  const refused = alice.connect();
+  await flush();
+  attempts[1]!.refuse(new PerchError('unauthorized', 'The token expired.'));
+  assert.equal(await outcome(refused), 'rejected unauthorized');
+  assert.equal(await outcome(alice.openDirect('bob')), 'rejected unavailable', 'refused for good');
+  await alice.disconnect();
+});
+
+test('a command waiting for the connection rejects unavailable as soon as the attempt fails or disconnect() stops it', async () => {
+  const { backend, attempts } = manualBackend();
+  const alice = client(backend, { reconnect: { baseDelay: 60_000, random: () => 0.5 } });
+  void alice.connect();
+  const failing = alice.openDirect('bob');
+  await flush();
+  assert.equal(await outcome(failing), 'pending');
+  attempts[0]!.refuse(new PerchError('unavailable', 'The server is down.'));
+  assert.equal(await outcome(failing), 'rejected unavailable', 'the attempt it waited for failed: no waiting through the backoff');
+
+  alice.reconnectNow();
+  const stopped = alice.openDirect('bob');
+  await flush();
+  assert.equal(await outcome(stopped), 'pending');
+  await alice.disconnect();
+  assert.equal(await outcome(stopped), 'rejected unavailable');
+});
+
+test(`a command waits for a connection that never opens ${CONNECT_WAIT} ms at most, then rejects unavailable`, async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  const { backend, attempts } = manualBackend();
+  const alice = client(backend);
+  try {
+    void alice.connect();
+    const opening = alice.openDirect('bob');
+    await flush();
+    assert.equal(attempts.length, 1, 'the attempt hangs');
+    mock.timers.tick(CONNECT_WAIT - 1);
+    assert.equal(await outcome(opening), 'pending');
+    mock.timers.tick(1);
+    assert.equal(await outcome(opening), 'rejected unavailable');
+    assert.equal(alice.status.get().state, 'connecting', 'the client goes on trying; only the command gave up');
+  } finally {
+    await alice.disconnect();
+    mock.timers.reset();
+  }
 });

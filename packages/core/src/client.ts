@@ -9,7 +9,7 @@ import { keys } from './cache/keys.js';
 import { memoryStore } from './cache/memory-store.js';
 import { migrate } from './cache/migrations.js';
 import { toWrites, type Change, type ConversationRecord, type OutboxEntry } from './changes.js';
-import { Connector, type ConnectionStatus } from './connection.js';
+import { CONNECT_WAIT, Connector, type ConnectionStatus } from './connection.js';
 import type { CoreContext } from './context.js';
 import type { ClientEvents, StorageInfo } from './events.js';
 import { browserTabs, canShareTabs, type TabCoordinator, type TabMessage } from './leader-election.js';
@@ -48,11 +48,22 @@ export interface MessageStore extends ReadableStore<Message[]> {
 }
 
 const TYPING_TTL = 6_000;
+/**
+ * How long a follower tab waits for the leader tab's answer: the leader's wait for its connection
+ * (`CONNECT_WAIT`) plus the 15 s a command gets on an open one (backend-ws's request timeout).
+ */
+const CALL_TIMEOUT = CONNECT_WAIT + 15_000;
 
 /** Creates a client. Nothing touches the network until `connect()`; the cache starts loading at once. */
 export function createClient(options: ClientOptions): PerchClient {
   return new PerchClient(options);
 }
+
+/** The leader tab's answer to a forwarded call. */
+type Reply = Pick<Extract<TabMessage, { t: 'reply' }>, 'value' | 'error'>;
+
+/** What a connection command resolves to. */
+type Result<N extends CommandName> = Awaited<ReturnType<LeaderCommands[N]>>;
 
 /** The connection commands, offered unchanged as methods of the client (see {@link LeaderCommands}). */
 type ForwardedCommands = Pick<LeaderCommands, (typeof FORWARDED)[number]>;
@@ -96,7 +107,8 @@ export class PerchClient {
   readonly #messageStores = new Map<Id, WritableStore<Message[]> & { loaded: Promise<void> }>();
   readonly #typingStores = new Map<Id, WritableStore<Id[]>>();
   readonly #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #calls = new Map<string, { resolve: (v: unknown) => void; reject: (e: PerchError) => void; again: () => void }>();
+  /** Calls waiting for the leader tab, by id: each settles with the leader's reply, or starts again without one. */
+  readonly #calls = new Map<string, (reply?: Reply) => void>();
   #cache: CacheStore = memoryStore();
   /** The next cache write, collecting the commits made while the writes before it run. */
   #batch: { changes: Change[]; written: Promise<void> } | undefined;
@@ -139,7 +151,6 @@ export class PerchClient {
     };
     this.#resume = new Resume(context);
     this.#outbox = new Outbox(context, this.#resume);
-    this.#commands = new LeaderCommands(context, this.#resume);
     this.#connector = new Connector(options, {
       listener: {
         message: (m) => this.#resume.receive(m),
@@ -152,6 +163,7 @@ export class PerchClient {
       },
       opened: (connection) => this.#opened(connection),
     });
+    this.#commands = new LeaderCommands(context, this.#resume, this.#connector);
     this.status = this.#connector.status;
     this.status.subscribe((status) => {
       if (this.#leader) this.#tabs?.send({ t: 'status', status });
@@ -182,7 +194,7 @@ export class PerchClient {
       globalThis.addEventListener?.('online', online);
       this.#session.push(() => globalThis.removeEventListener?.('online', online));
       const shared = (this.#options.tabs ?? 'shared') === 'shared' && this.storage.mode === 'persistent';
-      const tabs = shared ? (this.#options.tabCoordinator ?? (canShareTabs() ? browserTabs(this.#cacheName()) : undefined)) : undefined;
+      const tabs = shared && (this.#options.tabCoordinator ?? (canShareTabs() && browserTabs(this.#cacheName())));
       if (tabs) {
         this.#tabs = tabs;
         // Tab messages wait for the reload below, which reads what the other tabs wrote before.
@@ -227,8 +239,7 @@ export class PerchClient {
     for (const stop of session) stop();
     this.#tabs?.close();
     this.#tabs = undefined;
-    for (const call of this.#calls.values()) call.reject(new PerchError('unavailable', 'The client was disconnected.'));
-    this.#calls.clear();
+    for (const settle of this.#calls.values()) settle({ error: { code: 'unavailable', message: 'The client was disconnected.' } });
   }
 
   /** Skips the backoff wait and tries to connect now (e.g. a "Retry now" button). */
@@ -341,26 +352,31 @@ export class PerchClient {
     }
   }
 
-  /** Runs a connection command here when leading, or in the leader tab. */
-  #command<N extends CommandName>(name: N, ...args: Parameters<LeaderCommands[N]>): ReturnType<LeaderCommands[N]> {
-    if (this.#leader || !this.#tabs) return (this.#commands[name] as (...a: unknown[]) => ReturnType<LeaderCommands[N]>).apply(this.#commands, args);
-    const id = crypto.randomUUID();
-    const tabs = this.#tabs;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+  /**
+   * Runs a connection command here when leading, or in the leader tab. Either way it waits while
+   * the connection is still opening (see `Connector.open`).
+   */
+  async #command<N extends CommandName>(name: N, ...args: Parameters<LeaderCommands[N]>): Promise<Result<N>> {
+    // Whether this tab leads is known once connect() has seen the cache open. A connect() called
+    // before this command awaited `ready` first, so it has started by the time this resumes.
+    await this.ready;
+    if (this.#leader || !this.#tabs) return (this.#commands[name] as (...a: unknown[]) => Promise<Result<N>>).apply(this.#commands, args);
+    const id = timeOrderedId();
+    return new Promise<Result<N>>((resolve, reject) => {
+      const settle = (reply?: Reply) => {
         this.#calls.delete(id);
-        reject(new PerchError('timeout', `The tab holding the connection did not answer "${name}"; try again.`));
-      }, 15_000);
-      const ask = () => tabs.send({ t: 'call', id, method: name, args });
-      this.#calls.set(id, {
-        resolve: (v) => (clearTimeout(timer), resolve(v as Awaited<ReturnType<LeaderCommands[N]>>)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-        // When a tab takes over before an answer comes (no tab led when it was sent, or the
-        // leader closed), the call runs here if this tab leads now, else is asked again.
-        again: () => (this.#leader ? (this.#calls.delete(id), clearTimeout(timer), this.#command(name, ...args).then(resolve, reject)) : ask()),
-      });
-      ask();
-    }) as ReturnType<LeaderCommands[N]>;
+        clearTimeout(timer);
+        // No reply: a tab took over before the answer came (no tab led when it was sent, or the
+        // leader closed). The call starts again, here if this tab leads now, else asked of the
+        // new leader with a new timeout (that one may first wait for its connection).
+        if (!reply) this.#command(name, ...args).then(resolve, reject);
+        else if (reply.error) reject(new PerchError(reply.error.code, reply.error.message));
+        else resolve(reply.value as Result<N>);
+      };
+      const timer = setTimeout(settle, CALL_TIMEOUT, { error: { code: 'timeout', message: `The tab holding the connection did not answer "${name}"; try again.` } });
+      this.#calls.set(id, settle);
+      this.#tabs!.send({ t: 'call', id, method: name, args });
+    });
   }
 
   #enqueue(fields: Omit<OutboxEntry, 'order' | 'clientId' | 'senderId' | 'createdAt' | 'state'>): OutboxEntry {
@@ -593,10 +609,9 @@ export class PerchClient {
         break;
       case 'call':
         if (this.#leader) {
-          // This tab leads, so `#command` runs it here.
+          // This tab leads, so `#command` runs it here (an unknown method rejects: it is async).
           const args = message.args as Parameters<LeaderCommands[CommandName]>;
-          void Promise.resolve()
-            .then((): Promise<unknown> => this.#command(message.method as CommandName, ...args))
+          void this.#command(message.method as CommandName, ...args)
             .then(
               (value) => this.#tabs?.send({ t: 'reply', id: message.id, value }),
               (e: unknown) => {
@@ -607,15 +622,11 @@ export class PerchClient {
         }
         break;
       case 'leader':
-        for (const call of this.#calls.values()) call.again();
+        for (const again of this.#calls.values()) again();
         break;
-      case 'reply': {
-        const call = this.#calls.get(message.id);
-        this.#calls.delete(message.id);
-        if (message.error) call?.reject(new PerchError(message.error.code, message.error.message));
-        else call?.resolve(message.value);
+      case 'reply':
+        this.#calls.get(message.id)?.(message);
         break;
-      }
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { Contact, Conversation, FeedSource, Id, Message, Post, PresenceShow, User } from '@perch/protocol';
 import { validateText } from '@perch/protocol';
 import { PerchError, type BackendConnection, type MessagePage, type PostPage } from './backend.js';
+import type { Connector } from './connection.js';
 import type { CoreContext } from './context.js';
 import { setRecord, type Resume } from './resume.js';
 
@@ -8,35 +9,36 @@ const TYPING_REFRESH = 3_000;
 
 /**
  * Commands that need the connection. They run in the tab that holds it; other tabs call them
- * through the BroadcastChannel. Arguments and results are plain data for that reason.
+ * through the BroadcastChannel. Arguments and results are plain data for that reason. While the
+ * connection is still opening they wait for it (see {@link Connector.open}).
  */
 export class LeaderCommands {
   readonly #typingSent = new Map<Id, number>();
 
-    readonly #core: CoreContext;
+  readonly #core: CoreContext;
   readonly #resume: Resume;
+  readonly #connector: Connector;
 
-  constructor(core: CoreContext, resume: Resume) {
+  constructor(core: CoreContext, resume: Resume, connector: Connector) {
     this.#core = core;
     this.#resume = resume;
+    this.#connector = connector;
   }
 
-  #connection(): BackendConnection {
-    const connection = this.#core.connection();
-    if (!connection) throw new PerchError('unavailable', 'Offline: this needs a connection. Try again once online.');
-    return connection;
+  #connection(): Promise<BackendConnection> {
+    return this.#connector.open();
   }
 
   /** Opens (or finds) the direct conversation with a user. */
   async openDirect(userId: Id): Promise<Conversation> {
-    const c = await this.#connection().openDirect(userId);
+    const c = await (await this.#connection()).openDirect(userId);
     await this.#resume.conversation(c);
     return c;
   }
 
   /** Creates a group conversation with the user and `memberIds`; a retry with the same `clientId` answers the same group. */
   async createGroup(title: string, memberIds: Id[], clientId: string): Promise<Conversation> {
-    const c = await this.#connection().createGroup({ title, members: memberIds, clientId });
+    const c = await (await this.#connection()).createGroup({ title, members: memberIds, clientId });
     await this.#resume.conversation(c);
     return c;
   }
@@ -62,17 +64,17 @@ export class LeaderCommands {
 
   /** Edits one of the user's own messages. */
   async edit(conversationId: Id, id: Id, text: string): Promise<Message> {
-    return this.#absorb(await this.#connection().editMessage({ conversationId, id, text: checkedText(text, 'Message') }));
+    return this.#absorb(await (await this.#connection()).editMessage({ conversationId, id, text: checkedText(text, 'Message') }));
   }
 
   /** Deletes one of the user's own messages (the text is emptied for everyone). */
   async delete(conversationId: Id, id: Id): Promise<Message> {
-    return this.#absorb(await this.#connection().deleteMessage({ conversationId, id }));
+    return this.#absorb(await (await this.#connection()).deleteMessage({ conversationId, id }));
   }
 
   /** Fetches older messages from the server and files them under the conversation. */
   async older(input: { conversationId: Id; before: number; limit: number }): Promise<MessagePage> {
-    const page = await this.#connection().history(input);
+    const page = await (await this.#connection()).history(input);
     await this.#resume.file(input.conversationId, page.messages);
     return page;
   }
@@ -81,21 +83,21 @@ export class LeaderCommands {
   async feed(options: { source?: FeedSource; before?: Id; limit?: number } = {}): Promise<PostPage> {
     const source = options.source ?? { kind: 'home' };
     const input = { source, limit: options.limit ?? 30 };
-    const page = await this.#connection().feed(options.before ? { ...input, before: options.before } : input);
+    const page = await (await this.#connection()).feed(options.before ? { ...input, before: options.before } : input);
     if (source.kind === 'home') await this.#core.commit(page.posts.map((post) => ({ type: 'post', post })));
     return page;
   }
 
   /** Likes (or, with `on = false`, unlikes) a post. */
   async like(postId: Id, on = true): Promise<Post> {
-    const post = await this.#connection().like({ postId, on });
+    const post = await (await this.#connection()).like({ postId, on });
     await this.#core.commit([{ type: 'post', post }]);
     return post;
   }
 
   /** Follows (or unfollows) a user's status updates. */
   async follow(userId: Id, on = true): Promise<void> {
-    await this.#connection().follow({ userId, on });
+    await (await this.#connection()).follow({ userId, on });
   }
 
   /**
@@ -103,33 +105,33 @@ export class LeaderCommands {
    * the backend validates it (a `bad_request` says what is wrong).
    */
   async setPresence(presence: { show: Exclude<PresenceShow, 'offline'>; status?: string }): Promise<void> {
-    await this.#connection().setPresence(presence);
+    await (await this.#connection()).setPresence(presence);
     const me = this.#core.me();
     if (me) await this.#core.commit([{ type: 'presence', presence: { userId: me, ...presence } }]);
   }
 
   /** Everyone in the organisation (capability `directory`). */
   async directory(): Promise<User[]> {
-    const users = await this.#connection().directory();
+    const users = await (await this.#connection()).directory();
     await this.#core.commit([{ type: 'users', users }]);
     return users;
   }
 
   /** A user's profile. */
   async profile(userId: Id): Promise<User> {
-    return this.#connection().profile(userId);
+    return (await this.#connection()).profile(userId);
   }
 
   /** Adds a user to the buddy list, filed under `groups`. */
   async addContact(userId: Id, groups: string[] = []): Promise<Contact> {
-    const contact = await this.#connection().addContact({ userId, groups });
+    const contact = await (await this.#connection()).addContact({ userId, groups });
     await this.#core.commit([{ type: 'contact', contact }]);
     return contact;
   }
 
   /** Removes a user from the buddy list. */
   async removeContact(userId: Id): Promise<void> {
-    await this.#connection().removeContact(userId);
+    await (await this.#connection()).removeContact(userId);
     const contact = this.#core.view().contacts.get(userId);
     if (contact) await this.#core.commit([{ type: 'contact', contact, removed: true }]);
   }
@@ -153,7 +155,7 @@ type NotForwarded = 'createGroup' | 'older';
  * which `history()` calls.
  */
 export const FORWARDED = Object.getOwnPropertyNames(LeaderCommands.prototype).filter(
-  (name) => name !== 'constructor' && name !== 'createGroup' && name !== 'older',
+  (name) => !['constructor', 'createGroup', 'older'].includes(name),
 ) as Array<Exclude<CommandName, NotForwarded>>;
 
 /** Checks message or post text, throwing a `bad_request` PerchError with the reason. */

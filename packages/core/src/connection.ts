@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@perch/protocol';
-import { toPerchError, type AuthSource, type Backend, type BackendConnection, type BackendListener, type CloseReason } from './backend.js';
+import { PerchError, toPerchError, type AuthSource, type Backend, type BackendConnection, type BackendListener, type CloseReason } from './backend.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { atom, type ReadableStore } from './store.js';
 
@@ -23,6 +23,13 @@ export interface ConnectionStatus {
   leader: boolean;
 }
 
+
+/**
+ * How long a command waits for a connection attempt under way (see {@link Connector.open}): long
+ * enough for a slow network's handshake, short enough that the app hears `unavailable` before the
+ * user gives up. The connection opening is what counts, not the catch-up after it.
+ */
+export const CONNECT_WAIT = 10_000;
 
 /** Where and how the connector connects (the client's options). */
 export interface ConnectorOptions {
@@ -52,6 +59,8 @@ export class Connector {
   #wanted?: boolean;
   #generation = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The `open()` calls waiting for the attempt under way; each checks again on every change. */
+  readonly #waiting = new Set<(late?: boolean) => void>();
 
   readonly #options: ConnectorOptions;
   readonly #hooks: ConnectorHooks;
@@ -90,6 +99,29 @@ export class Connector {
     const next = { ...this.#state.get(), ...patch };
     if (patch.state && patch.state !== 'reconnecting') delete next.retryAt;
     this.#state.set(next);
+    this.#waiting.forEach((check) => check());
+  }
+
+  /**
+   * The open connection, for a command: at once when there is one; while an attempt is under way
+   * (`connecting`: the first connect, a tab taking over, a retry), once it opens. Rejects
+   * `unavailable` at once when no attempt is under way (`offline`, or `reconnecting`: backing off
+   * between attempts), and while waiting when the attempt fails or is stopped (the state leaves
+   * `connecting` without a connection) or after {@link CONNECT_WAIT} ms.
+   */
+  open(): Promise<BackendConnection> {
+    return new Promise((resolve, reject) => {
+      const check = (late?: boolean) => {
+        if (this.connection) resolve(this.connection);
+        else if (late || this.#state.get().state !== 'connecting') reject(new PerchError('unavailable', 'Offline: this needs a connection. Try again once online.'));
+        else return;
+        clearTimeout(timer);
+        this.#waiting.delete(check);
+      };
+      const timer = setTimeout(check, CONNECT_WAIT, true);
+      this.#waiting.add(check);
+      check();
+    });
   }
 
   async #attempt(): Promise<void> {
@@ -108,7 +140,8 @@ export class Connector {
       }, auth);
       if (generation !== this.#generation) return connection.close();
       this.connection = connection;
-      // Commands work from here, but the status says `online` only once caught up.
+      // Commands work from here (the waiting ones run now), but the status says `online` only once caught up.
+      this.#waiting.forEach((check) => check());
       await this.#hooks.opened(connection);
       if (this.connection === connection) this.transition({ state: 'online', attempt: 0, error: undefined });
     } catch (error) {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import type { Conversation, Id } from '@perch/protocol';
 import { PerchError, type Backend, type BackendCapabilities, type BackendConnection, type BackendListener } from './backend.js';
 import type { CacheStore } from './cache/cache-store.js';
 import { memoryStore } from './cache/memory-store.js';
 import { createClient, type PerchClient } from './client.js';
+import { CONNECT_WAIT } from './connection.js';
 import type { TabCoordinator, TabMessage } from './leader-election.js';
 
 const NONE: BackendCapabilities = { feed: false, presence: false, typing: false, receipts: false, groups: true, history: false, directory: false, edits: false, support: false };
@@ -12,9 +13,9 @@ const NONE: BackendCapabilities = { feed: false, presence: false, typing: false,
 /**
  * Tabs of one browser in one process: a lock that the next waiting tab gets when the leader
  * closes, and a channel that delivers a structured clone of each message to every other open tab
- * on a later task, as BroadcastChannel does.
+ * on a later task, as BroadcastChannel does. `sent` records every message sent.
  */
-function tabBus() {
+function tabBus(sent: TabMessage[] = []) {
   const open = new Set<Set<(message: TabMessage) => void>>();
   const waiting: Array<{ listeners: Set<(message: TabMessage) => void>; onLeader: () => void }> = [];
   let leader: Set<(message: TabMessage) => void> | undefined;
@@ -35,6 +36,7 @@ function tabBus() {
       },
       send: (message) => {
         if (!open.has(listeners)) return;
+        sent.push(message);
         const copy = structuredClone(message);
         for (const other of open) if (other !== listeners) setImmediate(() => other.forEach((listener) => listener(copy)));
       },
@@ -56,16 +58,18 @@ function tabBus() {
  * A server for one user that keeps the backend contract: `createGroup` with a clientId is
  * idempotent per user. `loseAnswers` makes it persist a group and then lose the answer: the
  * request never settles (the tab that sent it is closing), or, with `drop`, the connection drops.
+ * While `slow` is set, a connection opens only once it resolves (a slow handshake).
  */
 function groupServer() {
   const groups: Conversation[] = [];
   const byClientId = new Map<string, Conversation>();
-  const server = { groups, loseAnswers: undefined as 'hang' | 'drop' | undefined, connections: 0 };
+  const server = { groups, loseAnswers: undefined as 'hang' | 'drop' | undefined, connections: 0, slow: undefined as Promise<void> | undefined };
   const backend: Backend = {
     name: 'groups',
     capabilities: NONE,
     connect: async (_auth, listener: BackendListener) => {
       server.connections++;
+      await server.slow;
       let open = true;
       const connection = {
         session: { user: { id: 'alice', name: 'Alice' } },
@@ -97,10 +101,40 @@ function groupServer() {
   return { server, backend };
 }
 
-/** Waits until `check` holds, polling; fails with `what` after a second. */
+/** Lets every message, step and promise reaction under way run (no timer: works with mocked ones). */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Waits until `check` holds, polling once per turn of the event loop; fails with `what` after a second. */
 async function until(check: () => boolean, what: string): Promise<void> {
-  for (const start = Date.now(); !check(); await new Promise((resolve) => setTimeout(resolve, 2))) {
+  for (const start = Date.now(); !check(); await flush()) {
     if (Date.now() - start > 1_000) throw new Error(`Timed out waiting for: ${what}`);
+  }
+}
+
+/** `pending`, `resolved` or `rejected <code>`, once everything under way has run (a few turns: a reply crosses the bus). */
+async function outcome(promise: Promise<unknown>): Promise<string> {
+  let result = 'pending';
+  promise.then(
+    () => (result = 'resolved'),
+    (e: PerchError) => (result = `rejected ${e.code}`),
+  );
+  for (let i = 0; i < 5; i++) await flush();
+  return result;
+}
+
+/** Opens tabs of one user sharing one cache (IndexedDB), one connection and one bus. */
+function tabsOf(backend: Backend, bus = tabBus()) {
+  const cache: CacheStore = memoryStore();
+  return (): PerchClient =>
+    createClient({ backend, auth: { token: 't' }, user: 'alice', storage: 'persistent', openCache: async () => cache, tabs: 'shared', tabCoordinator: bus() });
+}
+
+/** Connects `leader`, then the followers, and waits until they mirror its online status. */
+async function connectAll(leader: PerchClient, ...followers: PerchClient[]): Promise<void> {
+  await leader.connect();
+  for (const client of followers) {
+    void client.connect();
+    await until(() => client.status.get().state === 'online', 'a follower mirrors the online status');
   }
 }
 
@@ -153,5 +187,82 @@ test('createGroup called again with the same clientId after the connection dropp
     assert.notEqual((await alice.createGroup('Offsite', ['bob'])).id, 'g1', 'a new call (a new clientId) is a new group');
   } finally {
     await alice.disconnect();
+  }
+});
+
+test('the tab whose createGroup the old leader left unanswered takes over itself: the call waits for its connection and answers the one group', async () => {
+  const { server, backend } = groupServer();
+  const open = tabsOf(backend);
+  const [leader, caller] = [open(), open()];
+  try {
+    await connectAll(leader, caller);
+    server.loseAnswers = 'hang';
+    const call = caller.createGroup('Offsite', ['bob']);
+    await until(() => server.groups.length === 1, 'the leader ran the call');
+    server.loseAnswers = undefined;
+    await leader.disconnect(); // the calling tab takes over; its connection is not open yet
+
+    const group = await call;
+    assert.deepEqual([caller.status.get().leader, server.connections], [true, 2], 'it ran in the caller, on its own connection');
+    assert.deepEqual(server.groups.map((g) => g.title), ['Offsite'], 'one group, not two');
+    assert.deepEqual([group.id, group.title, group.members], ['g1', 'Offsite', ['alice', 'bob']], 'the answer is the group the old leader made');
+  } finally {
+    for (const client of [leader, caller]) await client.disconnect();
+  }
+});
+
+test('a follower\'s call asked again of a new leader that is still connecting waits for that connection and succeeds', async () => {
+  const { server, backend } = groupServer();
+  const sent: TabMessage[] = [];
+  const open = tabsOf(backend, tabBus(sent));
+  const [leader, next, caller] = [open(), open(), open()];
+  const calls = () => sent.filter((m) => m.t === 'call').length;
+  try {
+    await connectAll(leader, next, caller);
+    server.loseAnswers = 'hang';
+    const call = caller.createGroup('Offsite', ['bob']);
+    await until(() => server.groups.length === 1, 'the leader ran the call');
+    server.loseAnswers = undefined;
+    let handshake = () => {};
+    server.slow = new Promise((resolve) => (handshake = resolve));
+    await leader.disconnect();
+
+    await until(() => next.status.get().leader && server.connections === 2 && calls() === 2, 'the next tab leads, connects, and is asked again');
+    assert.equal(await outcome(call), 'pending', 'the new leader holds the call while its connection opens');
+    handshake();
+    const group = await call;
+    assert.deepEqual([group.id, server.groups.length], ['g1', 1], 'the group the old leader made, and no second one');
+    assert.equal(caller.status.get().leader, false);
+  } finally {
+    for (const client of [leader, next, caller]) await client.disconnect();
+  }
+});
+
+test(`a follower waits out the new leader's ${CONNECT_WAIT} ms wait for its connection: its timeout restarts when it asks again`, async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  const { server, backend } = groupServer();
+  const sent: TabMessage[] = [];
+  const open = tabsOf(backend, tabBus(sent));
+  const [leader, next, caller] = [open(), open(), open()];
+  try {
+    await connectAll(leader, next, caller);
+    server.loseAnswers = 'hang';
+    const call = caller.createGroup('Offsite', ['bob']);
+    await until(() => server.groups.length === 1, 'the leader ran the call');
+    server.loseAnswers = undefined;
+    mock.timers.tick(20_000); // the old leader holds the call 20 s, then closes
+    assert.equal(await outcome(call), 'pending');
+    server.slow = new Promise(() => {}); // the new leader's connection never opens
+    await leader.disconnect();
+    await until(() => next.status.get().leader && sent.filter((m) => m.t === 'call').length === 2, 'the new leader is asked again');
+    assert.equal(await outcome(call), 'pending', 'the new leader waits for its connection');
+
+    mock.timers.tick(CONNECT_WAIT - 1);
+    assert.equal(await outcome(call), 'pending', 'the follower does not give up while the leader waits');
+    mock.timers.tick(1);
+    assert.equal(await outcome(call), 'rejected unavailable', 'the leader\'s answer, not a follower timeout');
+  } finally {
+    for (const client of [leader, next, caller]) await client.disconnect();
+    mock.timers.reset();
   }
 });
