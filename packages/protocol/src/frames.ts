@@ -15,6 +15,7 @@ import { checkCharacters } from './characters.js';
 import type { ErrorCode } from './errors.js';
 import type { Contact, Conversation, FeedSource, Id, Message, Post, Presence, PresenceShow, User } from './model.js';
 import {
+  describeValue,
   isCount,
   isId,
   isRecord,
@@ -367,15 +368,19 @@ function validateAuth(value: unknown): Validated<HelloAuth> {
 /** Validates a parsed frame from a client; the error says what is wrong (and goes back in an `error` frame). */
 export function validateClientFrame(frame: Record<string, unknown>): Validated<ClientFrame> {
   if (frame.type === 'hello') {
-    if (frame.v !== PROTOCOL_VERSION) return fail(`Unsupported protocol version ${JSON.stringify(frame.v)}; this server speaks ${PROTOCOL_VERSION}.`);
+    if (frame.v === undefined) return fail(`A hello needs "v", the protocol version; this server speaks ${PROTOCOL_VERSION}.`);
+    if (frame.v !== PROTOCOL_VERSION) return fail(`Unsupported protocol version ${describeValue(frame.v)}; this server speaks ${PROTOCOL_VERSION}.`);
     const auth = validateAuth(frame.auth);
     return auth.ok ? ok({ type: 'hello', v: PROTOCOL_VERSION, auth: auth.value }) : auth;
   }
   if (frame.type === 'ping') return ok({ type: 'ping' });
-  if (frame.type !== 'req') return fail(`Unknown frame type ${JSON.stringify(frame.type)}; expected "hello", "req" or "ping".`);
+  if (frame.type === undefined) return fail('A frame needs a "type": "hello", "req" or "ping".');
+  if (frame.type !== 'req') return fail(`Unknown frame type ${describeValue(frame.type)}; expected "hello", "req" or "ping".`);
   if (typeof frame.id !== 'string' || frame.id.length === 0 || frame.id.length > 64) return fail('A request needs an "id" of 1–64 characters.');
   const cmd = frame.cmd;
-  if (typeof cmd !== 'string' || !Object.hasOwn(COMMAND_ARGS, cmd)) return fail(`Unknown command ${JSON.stringify(cmd)}.`);
+  if (cmd === undefined) return fail('A request needs a "cmd", the name of a command.');
+  if (typeof cmd !== 'string') return fail(`"cmd" must be the name of a command; got ${describeValue(cmd)}.`);
+  if (!Object.hasOwn(COMMAND_ARGS, cmd)) return fail(`Unknown command ${describeValue(cmd)}.`);
   const args = frame.args ?? {};
   if (!isRecord(args)) return fail('"args" must be an object.');
   const valid = (COMMAND_ARGS[cmd as CommandName] as ArgsValidator<CommandName>)(args);

@@ -33,6 +33,26 @@ export function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
+/**
+ * Names a refused value in an error message, briefly whatever it is: its JSON when that is short, a
+ * long string by its start and length (`"xxxxxxxxxxxxxxxxxxxx…" (30000 characters)`), a long array
+ * or object by its kind, and "nothing" when it is missing. The value is the sender's own input:
+ * echoing all of it would make an unreadable message, and an answer as large as the frame.
+ */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  // JSON would write Infinity and NaN (from 1e999) as null.
+  if (typeof value === 'number') return String(value);
+  const json = JSON.stringify(value);
+  if (json.length <= 40) return json;
+  // Cut between characters, not inside a surrogate pair.
+  if (typeof value === 'string') {
+    const start = JSON.stringify(value.slice(0, /[\ud800-\udbff]/.test(value.charAt(19)) ? 19 : 20));
+    return `${start.slice(0, -1)}…" (${value.length} characters)`;
+  }
+  return Array.isArray(value) ? `an array of ${value.length} items` : 'an object';
+}
+
 /** True for a presence value that Perch knows. */
 export function isPresenceShow(value: unknown): value is PresenceShow {
   return typeof value === 'string' && (SHOWS as readonly string[]).includes(value);
@@ -73,7 +93,7 @@ export function validateStatus(status: unknown): Validated<string> {
 export function validatePresence(input: unknown): Validated<{ show: Exclude<PresenceShow, 'offline'>; status?: string }> {
   if (!isRecord(input)) return fail('Presence must be an object like { show: "online", status: "…" }.');
   if (!isPresenceShow(input.show) || input.show === 'offline') {
-    return fail(`Presence "show" must be one of online, away, dnd, invisible; got ${JSON.stringify(input.show)}.`);
+    return fail(`Presence "show" must be one of online, away, dnd, invisible; got ${describeValue(input.show)}.`);
   }
   if (input.status === undefined) return ok({ show: input.show });
   const status = validateStatus(input.status);
