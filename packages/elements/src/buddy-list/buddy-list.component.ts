@@ -83,7 +83,7 @@ export class PerchBuddyList extends PerchElement {
 
   protected override willUpdate(): void {
     const client = this.perch;
-    if (this.mode === 'directory' && client && this.#directoryOf !== client && this.#status.value?.state === 'online') {
+    if (this.mode === 'directory' && client && this.#status.value?.state === 'online' && this.#directoryOf !== client) {
       this.#directoryOf = client;
       client.directory().then(
         (users) => {
@@ -147,7 +147,7 @@ export class PerchBuddyList extends PerchElement {
     const label = (this.#label = this.mode === 'directory' ? msg('Directory') : msg('Contacts'));
     return html`<div class="f">${banner(this.#status.value)}
       <input type="search" part="search" aria-label=${search} placeholder=${search} .value=${this.#query}
-        @input=${this.#search} @keydown=${this.#searchKey}>
+        @input=${this.#input} @keydown=${this.#searchKey}>
       <div class="v" part="list">
         <div role="tree" aria-label=${label} @keydown=${this.#key} @click=${this.#activate} @contextmenu=${this.#context}>
           ${visible.map((row, i) => {
@@ -172,7 +172,7 @@ export class PerchBuddyList extends PerchElement {
     return !this.#collapsed.has(group) || !!this.#query;
   }
 
-  #search(event: Event): void {
+  #input(event: Event): void {
     this.#query = (event.target as HTMLInputElement).value;
     this.requestUpdate();
   }
@@ -184,8 +184,8 @@ export class PerchBuddyList extends PerchElement {
     }
   }
 
-  /** Makes row `index` the tab stop, scrolls it into view and focuses it. */
-  #focus(index: number): void {
+  /** Makes row `index` the tab stop, scrolls it into view and focuses it; no row, no change. */
+  #focus(index = -1): void {
     if (this.#rows[index]) void this.#v.focusIndex(index);
   }
 
@@ -211,58 +211,37 @@ export class PerchBuddyList extends PerchElement {
   }
 
   #key(event: KeyboardEvent): void {
+    const { key } = event;
+    const rows = this.#rows;
     const index = this.#v.indexOf(event.target);
-    const row = this.#rows[index];
+    const row = rows[index];
     if (!row) return;
-    let target = -1;
-    switch (event.key) {
-      case 'ArrowDown':
-        target = index + 1;
-        break;
-      case 'ArrowUp':
-        target = index - 1;
-        break;
-      case 'Home':
-        target = 0;
-        break;
-      case 'End':
-        target = this.#rows.length - 1;
-        break;
-      case 'ArrowRight':
-      case 'ArrowLeft': {
-        // Right opens a group, or enters an open one; left closes a group, or goes up to it.
-        const forward = (event.key === 'ArrowRight') !== (getComputedStyle(this).direction === 'rtl');
-        if (row.user) target = forward ? -1 : index - row.pos;
-        else if (forward === this.#open(row.group)) target = forward ? index + 1 : -1;
-        else this.#activate(event);
-        break;
-      }
-      case 'Enter':
-      case ' ':
-        this.#activate(event);
-        break;
-      case 'F10':
-      case 'ContextMenu':
-        if (event.key === 'F10' && !event.shiftKey) return;
-        this.#context(event);
-        break;
-      default: {
-        // Type-ahead: a printable character, without Ctrl, Alt or ⌘, goes to the next row whose
-        // name starts with what was typed. Characters less than 500 ms apart add up; the same one
-        // again ("bb") goes on to the next match of "b"; the search wraps around.
-        if (event.key.length > 1 || event.ctrlKey || event.altKey || event.metaKey) return;
-        const char = event.key.toLocaleLowerCase();
-        const typed = (this.#typed = (event.timeStamp - this.#typedAt < 500 ? this.#typed : '') + char);
-        this.#typedAt = event.timeStamp;
-        const same = !typed.replaceAll(char, '');
-        const prefix = same ? char : typed;
-        const matches = ({ user, group }: Row) => (user ? searchText(user) : (group || this.#label).toLocaleLowerCase()).startsWith(prefix);
-        target = this.#rows.findIndex((row, i) => i >= index + +same && matches(row));
-        if (target < 0) target = this.#rows.findIndex(matches);
-      }
+    // ↑/↓/Home/End (no key value is the name of an Object.prototype member).
+    let target = ({ ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: rows.length - 1 } as Record<string, number | undefined>)[key];
+    if (key === 'ArrowRight' || key === 'ArrowLeft') {
+      // Right opens a group, or enters an open one; left closes a group, or goes up to it.
+      const forward = (key === 'ArrowRight') !== (getComputedStyle(this).direction === 'rtl');
+      if (row.user) target = forward ? -1 : index - row.pos;
+      else if (forward === this.#open(row.group)) target = forward ? index + 1 : -1;
+      else this.#activate(event);
+    } else if (key === 'Enter' || key === ' ') this.#activate(event);
+    else if (key === 'ContextMenu' || (key === 'F10' && event.shiftKey)) this.#context(event);
+    else if (target === undefined) {
+      // Type-ahead: a printable character, without Ctrl, Alt or ⌘, goes to the next row whose
+      // name starts with what was typed. Characters less than 500 ms apart add up; the same one
+      // again ("bb") goes on to the next match of "b"; the search wraps around.
+      if (key.length > 1 || event.ctrlKey || event.altKey || event.metaKey) return;
+      const char = key.toLocaleLowerCase();
+      const typed = (this.#typed = (event.timeStamp - this.#typedAt < 500 ? this.#typed : '') + char);
+      this.#typedAt = event.timeStamp;
+      const same = !typed.replaceAll(char, '');
+      const prefix = same ? char : typed;
+      const matches = ({ user, group }: Row) => (user ? searchText(user) : (group || this.#label).toLocaleLowerCase()).startsWith(prefix);
+      target = rows.findIndex((row, i) => i >= index + +same && matches(row));
+      if (target < 0) target = rows.findIndex(matches);
     }
     event.preventDefault();
-    if (target >= 0) this.#focus(target);
+    this.#focus(target);
   }
 }
 

@@ -65,7 +65,7 @@ export class PerchChatPane extends PerchElement {
   #stalled: ConnectionStatus | undefined;
   #complete = '';
   #editing: Message | undefined;
-  #note = '';
+  #error = '';
   #heard = '';
   #heardId = '';
 
@@ -95,7 +95,7 @@ export class PerchChatPane extends PerchElement {
     // its rows are reused as the view moves, which a screen reader would read out as changes.
     const last = this.#messages.value?.at(-1);
     if (last && last.conversationId === this.#id && last.clientId !== this.#heardId) {
-      if (this.#heardId) this.#heard = last.senderId !== client?.user.get()?.id ? `${this.#name(client, last.senderId)}: ${last.text}` : '';
+      if (this.#heardId) this.#heard = last.senderId !== me ? `${this.#name(client, last.senderId)}: ${last.text}` : '';
       this.#heardId = last.clientId;
     }
   }
@@ -117,18 +117,17 @@ export class PerchChatPane extends PerchElement {
     const firstUnread = messages.find((m) => m.seq! > readAt && m.senderId !== me);
     const typers = (this.#typing.value ?? []).filter((id) => id !== me).map((id) => this.#name(client, id));
     const list = formatter(Intl.ListFormat, {}).format(typers);
-    const items = [];
-    for (let i = v.start; i < v.end; i++) items.push(this.#message(messages[i]!, messages[i - 1], me, firstUnread));
+    const items = messages.slice(v.start, v.end).map((message, i) => this.#message(message, messages[v.start + i - 1], me, firstUnread));
     return html`<div class="f">${banner(this.#status.value)}
       <p class="mu info" role="status">${this.#loading ? msg('Loading earlier messages…') : this.#heard}</p>
       <div class="v">
         <div role="log" aria-live="off" tabindex="0" aria-label=${msg(str`Messages with ${title}`)}>${items}</div>
       </div>
       <p class="mu info" part="typing">${typers.length ? (typers.length > 1 ? msg(str`${list} are typing…`) : msg(str`${list} is typing…`)) : ''}</p>
-      <p class="err info" role="alert">${this.#note}</p>
-      <form @submit=${this.#submit}>
+      <p class="err info" role="alert">${this.#error}</p>
+      <form @submit=${this.#send}>
         <textarea rows="2" part="composer" aria-label=${this.#editing ? msg('Edit your message') : msg('Message')} placeholder=${msg('Write a message')}
-          @keydown=${this.#keydown} @input=${this.#input} @blur=${this.#typingOff}></textarea>
+          @keydown=${this.#key} @input=${this.#input} @blur=${this.#typingOff}></textarea>
         <button class="primary" part="send-button" ?disabled=${!this.#id}>${this.#editing ? msg('Save') : msg('Send')}</button>
       </form></div>`;
   }
@@ -164,21 +163,20 @@ export class PerchChatPane extends PerchElement {
 
   protected override updated(): void {
     const client = this.perch;
+    const status = this.#status.value;
     const id = this.#id;
     const conversation = this.#conversation();
-    const messages = this.#messages.value ?? [];
     if (!client || !id) return;
     // Seen: the reader is at the newest message of a visible page.
     if (conversation && conversation.readSeq < conversation.lastSeq && this.#v.atEnd && document.visibilityState === 'visible') {
       client.markRead(id).catch(() => {});
     }
     // Older history when scrolled near the top; an empty page offline waits for the next status.
-    if (this.#v.near(false) && !this.#loading && this.#complete !== id && this.#stalled !== this.#status.value) {
+    if (this.#v.near(false) && !this.#loading && this.#complete !== id && this.#stalled !== status) {
       this.#loading = true;
       queueMicrotask(() => this.requestUpdate());
-      const status = this.#status.value;
       client
-        .history(id, messages[0]?.seq ? { before: messages[0].seq } : {})
+        .history(id, { before: this.#messages.value?.[0]?.seq })
         .then(
           (page) => {
             if (page.complete) this.#complete = id;
@@ -214,11 +212,11 @@ export class PerchChatPane extends PerchElement {
     if (this.#id) void this.perch?.setTyping(this.#id, false);
   }
 
-  #keydown(event: KeyboardEvent): void {
+  #key(event: KeyboardEvent): void {
     const field = this.#field;
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      this.#submit();
+      this.#send();
     } else if (event.key === 'Escape' && this.#editing) {
       // Handled: a surrounding dialog (a chat window) must not close too.
       event.preventDefault();
@@ -227,7 +225,7 @@ export class PerchChatPane extends PerchElement {
       this.requestUpdate();
     } else if (event.key === 'ArrowUp' && !field.value) {
       const me = this.perch?.user.get()?.id;
-      const mine = (this.#messages.value ?? []).filter((m) => m.senderId === me && m.id && !m.deleted).pop();
+      const mine = this.#messages.value?.findLast((m) => m.senderId === me && m.id && !m.deleted);
       if (mine) {
         event.preventDefault();
         this.#edit(mine);
@@ -243,7 +241,7 @@ export class PerchChatPane extends PerchElement {
     field.focus();
   }
 
-  #submit(event?: Event): void {
+  #send(event?: Event): void {
     event?.preventDefault();
     const client = this.perch;
     const field = this.#field;
@@ -256,19 +254,19 @@ export class PerchChatPane extends PerchElement {
     try {
       if (editing) this.#run(client.edit(this.#id, editing.id!, text));
       else client.send(this.#id, text);
-      this.#note = '';
+      this.#error = '';
     } catch (error) {
       field.value = text;
-      this.#note = problem(error);
+      this.#error = problem(error);
     }
     this.requestUpdate();
   }
 
   #run(command: Promise<unknown>): void {
     command.then(
-      () => (this.#note = ''),
+      () => (this.#error = ''),
       (error: unknown) => {
-        this.#note = problem(error);
+        this.#error = problem(error);
         this.requestUpdate();
       },
     );

@@ -69,7 +69,7 @@ export class PerchFeed extends PerchElement {
   readonly #v = new Virtualizer(this, 120);
   /** Posts of other sources (pages and live ones), by clientId. */
   #known = new Map<string, Post>();
-  #of: unknown[] = [];
+  #inputs: unknown[] = [];
   #posts: Post[] = [];
   #fresh = 0;
   #since: number | undefined;
@@ -94,8 +94,9 @@ export class PerchFeed extends PerchElement {
   protected override willUpdate(): void {
     const client = this.perch;
     const me = client?.user.get();
-    if (this.#of[0] !== client || this.#of[1] !== this.source) {
-      this.#of = [client, this.source];
+    const inputs = [client, this.source];
+    if (inputs.some((input, i) => input !== this.#inputs[i])) {
+      this.#inputs = inputs;
       this.#known = new Map();
       this.#since = undefined;
       this.#complete = false;
@@ -176,14 +177,14 @@ export class PerchFeed extends PerchElement {
     // The next (older) page, while the reader is near the end; offline, wait for the next status.
     const source = this.#source();
     const before = this.#posts.findLast((p) => p.id)?.id;
-    const of = this.#of;
+    const inputs = this.#inputs;
     this.#loading = true;
     queueMicrotask(() => this.requestUpdate());
     client
-      .feed(before ? { source, before } : { source })
+      .feed({ source, before })
       .then(
         (page) => {
-          if (of !== this.#of) return;
+          if (inputs !== this.#inputs) return;
           for (const post of page.posts) this.#known.set(post.clientId, post);
           this.#complete = page.complete;
         },

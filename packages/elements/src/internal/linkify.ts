@@ -29,7 +29,7 @@ export function safeUrl(url: string | undefined, schemes = /^(https?|mailto):$/,
  */
 export function link(url: string | undefined, content: unknown, schemes?: RegExp): TemplateResult | undefined {
   const href = safeUrl(url, schemes);
-  return href === undefined ? undefined : html`<a href=${href} target="_blank" rel="noopener noreferrer">${content}</a>`;
+  return href ? html`<a href=${href} target="_blank" rel="noopener noreferrer">${content}</a>` : undefined;
 }
 
 /**

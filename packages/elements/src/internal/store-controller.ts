@@ -20,7 +20,7 @@ export class StoreController<T> implements ReactiveController {
   readonly #host: ClientHost;
   readonly #select: (client: PerchClient) => ReadableStore<T> | undefined;
   #store: ReadableStore<T> | undefined;
-  #stop: (() => void) | undefined;
+  #unsubscribe: (() => void) | undefined;
 
   constructor(host: ClientHost, select: (client: PerchClient) => ReadableStore<T> | undefined) {
     this.#host = host;
@@ -38,14 +38,14 @@ export class StoreController<T> implements ReactiveController {
     if (store === this.#store) return;
     this.hostDisconnected();
     this.#store = store;
-    this.#stop = store?.subscribe((value) => {
+    this.#unsubscribe = store?.subscribe((value) => {
       this.value = value;
       this.#host.requestUpdate();
     });
   }
 
   hostDisconnected(): void {
-    this.#stop?.();
-    this.#stop = this.#store = this.value = undefined;
+    this.#unsubscribe?.();
+    this.#unsubscribe = this.#store = this.value = undefined;
   }
 }

@@ -44,9 +44,10 @@ export class PerchProfileCard extends PerchElement {
   protected override render(): TemplateResult {
     const client = this.perch;
     const id = this.userId;
-    const user = client && id ? findUser(client, id, this) : undefined;
-    if (!client || !id || !user) return html`<p class="mu" aria-busy="true">${msg('Loading profile…')}</p>`;
-    const presence = rosterEntry(client, id)?.presence;
+    const user = client && id && findUser(client, id, this);
+    if (!user) return html`<p class="mu" aria-busy="true">${msg('Loading profile…')}</p>`;
+    // A user was found, so there are a client and an id.
+    const presence = rosterEntry(client!, id!)?.presence;
     const time = user.timeZone && formatTime(Date.now(), { timeStyle: 'short', timeZone: user.timeZone });
     const fact = (label: string, value: unknown) => (value ? html`<p><span class="mu">${label}</span> ${value}</p>` : '');
     return html`<div class="row top">
@@ -61,7 +62,7 @@ export class PerchProfileCard extends PerchElement {
       ${fact(msg('Email'), user.email && link(`mailto:${user.email}`, user.email))}
       ${fact(msg('Phone'), user.phone && link(`tel:${user.phone.replace(/[^\d+*]/g, '')}`, user.phone, /^tel:$/))}
       ${fact(msg('Location'), user.location && html`<span class="u">${user.location}</span>`)}
-      ${client.user.get()?.id === id ? '' : html`<button class="primary" part="message-button" @click=${this.#open}>${msg('Message')}</button>`}
+      ${client!.user.get()?.id === id ? '' : html`<button class="primary" part="message-button" @click=${this.#open}>${msg('Message')}</button>`}
       <p class="err" part="error" role="alert">${this.#error}</p>`;
   }
 

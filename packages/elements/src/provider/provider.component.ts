@@ -12,7 +12,7 @@ import { provideClient } from '../context.js';
  */
 export class PerchProvider extends LitElement {
   // Constant text: see internal/styles.ts for why `unsafeCSS`.
-  static override styles = unsafeCSS(':host { display: contents; }');
+  static override styles = unsafeCSS(':host{display:contents}');
   static override properties = { client: { attribute: false } };
 
   /** The client to provide. */

@@ -57,7 +57,7 @@ export class PerchStatusBox extends PerchElement {
   #text = '';
   #draftKey = '';
   #last: Post | undefined;
-  #note = '';
+  #error = '';
 
   constructor() {
     super();
@@ -82,18 +82,18 @@ export class PerchStatusBox extends PerchElement {
     const personal = msg('Personal message');
     return html`<label class="sr" for="text">${msg('Your status update')}</label>
       <textarea id="text" part="textarea" placeholder=${msg('What’s happening?')} aria-describedby="count" aria-invalid=${over} aria-errormessage="over" .value=${this.#text}
-        @input=${this.#input} @keydown=${this.#keydown}></textarea>
+        @input=${this.#input} @keydown=${this.#key}></textarea>
       <div class="row">
         <span id="count" class="grow mu" part="counter" ?data-over=${over}>
           <span aria-hidden="true">${count}/${this.limit}</span>
           <span class="sr">${msg(str`${count} of ${this.limit} characters`)}</span>
         </span>
         <span id="over" class="sr" aria-live="polite">${over ? msg('Over the character limit.') : msg('Within the character limit.')}</span>
-        <button class="primary" part="post-button" ?disabled=${over || !this.#text.trim()} @click=${this.#post}>${msg('Post')}</button>
+        <button class="primary" part="post-button" ?disabled=${over || !this.#text.trim()} @click=${this.#send}>${msg('Post')}</button>
       </div>
       <p class="mu" part="state" role="status">${
         !last
-          ? this.#note
+          ? this.#error
           : last.state === 'failed'
             ? html`<span class="err">${msg('Not posted.')}</span> <button @click=${() => this.#retry(last)}>${msg('Retry')}</button>`
             : last.state === 'sent'
@@ -115,14 +115,14 @@ export class PerchStatusBox extends PerchElement {
     this.requestUpdate();
   }
 
-  #keydown(event: KeyboardEvent): void {
+  #key(event: KeyboardEvent): void {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      this.#post();
+      this.#send();
     }
   }
 
-  #post(): void {
+  #send(): void {
     const client = this.perch;
     if (!client || !this.#text.trim() || countGraphemes(this.#text) > this.limit) return;
     try {
@@ -132,7 +132,7 @@ export class PerchStatusBox extends PerchElement {
       emit(this, 'perch-posted', { post: this.#last });
     } catch (error) {
       this.#last = undefined;
-      this.#note = problem(error);
+      this.#error = problem(error);
     }
     this.requestUpdate();
   }
@@ -150,9 +150,9 @@ export class PerchStatusBox extends PerchElement {
     this.#last = undefined;
     try {
       await this.perch?.setPresence({ show, status });
-      this.#note = '';
+      this.#error = '';
     } catch (error) {
-      this.#note = problem(error);
+      this.#error = problem(error);
     }
     this.requestUpdate();
   }
