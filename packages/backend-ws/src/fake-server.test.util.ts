@@ -37,13 +37,13 @@ export class FakePeer {
     this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
-  /** Answers `hello` with `welcome` for alice. */
-  async welcome(capabilities: Record<string, boolean> = {}, limits = { maxFrameBytes: 65_536, maxTextLength: 10_000 }): Promise<void> {
+  /** Answers `hello` with `welcome` for alice; `session` adds to the welcome's session (e.g. `expiresIn`). */
+  async welcome(capabilities: Record<string, boolean> = {}, limits = { maxFrameBytes: 65_536, maxTextLength: 10_000 }, session: object = {}): Promise<void> {
     await this.frame(0);
     this.send({
       type: 'welcome',
       v: 1,
-      session: { user: { id: 'alice', name: 'Alice' } },
+      session: { user: { id: 'alice', name: 'Alice' }, ...session },
       server: { name: 'fake', version: '0', capabilities, limits },
     });
   }

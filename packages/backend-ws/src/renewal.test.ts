@@ -23,9 +23,7 @@ async function connected(source: AuthSource, expiresIn?: number): Promise<{ peer
   const auth = typeof source === 'function' ? await source() : source;
   const connecting = websocketBackend({ url: server.url }).connect(auth, recordingListener(), source);
   const peer = await server.next();
-  await peer.frame(0);
-  const session = expiresIn === undefined ? { user: { id: 'alice', name: 'Alice' } } : { user: { id: 'alice', name: 'Alice' }, expiresIn };
-  peer.send({ type: 'welcome', v: 1, session, server: { name: 'fake', version: '0', capabilities: {}, limits: { maxFrameBytes: 65_536, maxTextLength: 10_000 } } });
+  await peer.welcome({}, undefined, expiresIn === undefined ? {} : { expiresIn });
   const connection = await connecting;
   open.push(connection);
   return { peer, connection };
