@@ -6,7 +6,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { HelloAuth, User } from '@perch/protocol';
 import { cleanLine, isId, validateUser, visitorName } from '@perch/protocol';
-import { KeyedBuckets, type RateLimit } from './rate-limit.js';
+import { addressKey, KeyedBuckets, type RateLimit } from './rate-limit.js';
 import { RequestError } from './request-error.js';
 import type { Storage } from './storage/storage.js';
 
@@ -32,8 +32,10 @@ export interface AuthConfig {
   issuer: string;
   /** Seconds a token is still taken past its `exp` (clock skew between the site and this server). */
   clockToleranceSeconds: number;
-  /** Visitors created per remote address. */
+  /** Visitors created per remote address (an IPv6 one per /64: see {@link addressKey}). */
   visitorRate: RateLimit;
+  /** Where operational messages go (a profile that could not be stored at a sign-in). */
+  log?: (line: string) => void;
 }
 
 /** Who signed in. */
@@ -192,7 +194,14 @@ export class Authenticator {
     if (!checked.ok) throw new RequestError('unauthorized', `The token's profile claims were refused: ${checked.error}`);
     const existing = await this.storage.getUser(checked.value.id);
     if (existing?.visitor === true) throw new RequestError('unauthorized', `The token's "sub" ${checked.value.id} belongs to a visitor.`);
-    await this.storage.upsertUser(checked.value, this.now());
+    try {
+      await this.storage.upsertUser(checked.value, this.now());
+    } catch (error) {
+      // The storage refuses writes (disk full, read-only file): someone it already knows still
+      // signs in and reads what is there (others see the profile stored before); a newcomer cannot.
+      if (existing === undefined) throw error;
+      this.config.log?.(`perch-server: the profile of ${existing.id} was not updated at sign-in: ${String(error)}`);
+    }
     const expiresAt = (payload.exp as number) * 1000;
     return { user: checked.value, expiresAt, endsAt: expiresAt + this.config.clockToleranceSeconds * 1000 };
   }
@@ -205,7 +214,7 @@ export class Authenticator {
       }
       return { user, visitorToken: input.token };
     }
-    const wait = this.visitorBuckets.take(remoteAddress);
+    const wait = this.visitorBuckets.take(addressKey(remoteAddress));
     if (wait > 0) throw new RequestError('rate_limited', 'Too many new visitors from this address; wait and try again.', wait);
     // Cleaned, not refused: a pasted line break in the pre-chat form must not keep a visitor out.
     const user: User = { id: `visitor-${randomUUID()}`, name: visitorName(input.name), visitor: true };

@@ -33,12 +33,19 @@ Server options:
   --burst-per-identity N   burst per user (default 2 × rate)
   --flood-limit N          throttled requests within 10 s before closing with 4029 (default 200)
   --max-buffered-bytes N   send buffer of a slow reader before it is cut off with 4003 (default 1048576)
+  --max-anonymous-per-address N
+                           connections one address (IPv6: one /64) may hold without a signed-in
+                           user: HTTP requests, WebSockets before hello, visitors (default 256);
+                           more are closed at once
   -h, --help               show this help
 
 Token options:
   --sub ID --name NAME [--secret S] [--ttl SECONDS (default 3600)] [--audience A] [--issuer I]
   [--title T] [--department D] [--phone P] [--email E] [--location L] [--tz ZONE] [--avatar URL]
 `;
+
+/** A second stop signal this soon after the first is the same one delivered twice, not a second request. */
+const SIGNAL_ECHO_MS = 1000;
 
 /** A mistake in the command line, reported without a stack trace. */
 class UsageError extends Error {}
@@ -111,6 +118,7 @@ function serverOptions(argv: string[]): ServerOptions | undefined {
       'burst-per-identity': { type: 'string' },
       'flood-limit': { type: 'string' },
       'max-buffered-bytes': { type: 'string' },
+      'max-anonymous-per-address': { type: 'string' },
     },
   });
   if (values.help) return undefined;
@@ -136,6 +144,7 @@ function serverOptions(argv: string[]): ServerOptions | undefined {
   set('heartbeatMs', number('heartbeat-ms', values['heartbeat-ms']));
   set('floodLimit', number('flood-limit', values['flood-limit']));
   set('maxBufferedBytes', number('max-buffered-bytes', values['max-buffered-bytes']));
+  set('maxAnonymousPerAddress', number('max-anonymous-per-address', values['max-anonymous-per-address']));
   for (const kind of ['connection', 'identity'] as const) {
     const perSecond = number(`rate-per-${kind}`, values[`rate-per-${kind}`]);
     const burst = number(`burst-per-${kind}`, values[`burst-per-${kind}`]);
@@ -150,13 +159,17 @@ async function serve(options: ServerOptions): Promise<void> {
   // Loaded only to serve, so that --help, usage errors and `token` answer at once.
   const { startServer } = await import('./server.js');
   const server = await startServer(options);
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // One Ctrl+C often arrives twice: the terminal signals the whole process group, and a parent
+      // (npm start, scripts/start.mjs, timeout) forwards it as well. Only a signal that comes a
+      // moment later is someone insisting; the echo must not cut the graceful shutdown short.
+      if (performance.now() - stoppingSince < SIGNAL_ECHO_MS) return;
       process.stderr.write(`perch-server: ${signal} again, exiting without waiting.\n`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = performance.now();
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -50,6 +50,12 @@ export interface ServerOptions {
   floodLimit?: number;
   /** Bytes that may wait in a socket's send buffer before the reader is cut off with 4003 (default 1 MiB). */
   maxBufferedBytes?: number;
+  /**
+   * Connections one remote address (an IPv6 one per /64) may hold open that carry no signed-in user
+   * of the site: HTTP requests, WebSockets that have not signed in yet, and visitors (default 256).
+   * Further connections from it are closed at once. Users signed in with a token do not count.
+   */
+  maxAnonymousPerAddress?: number;
   /** Where operational messages go (default: stderr). */
   log?: (line: string) => void;
 }
@@ -73,6 +79,7 @@ export interface ResolvedOptions {
   visitorRate: RateLimit;
   floodLimit: number;
   maxBufferedBytes: number;
+  maxAnonymousPerAddress: number;
   log: (line: string) => void;
 }
 
@@ -109,6 +116,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     visitorRate: rate('visitorRate', options.visitorRate, { perSecond: 0.5, burst: 30 }),
     floodLimit: positive('floodLimit', options.floodLimit, 200),
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, 1024 * 1024),
+    maxAnonymousPerAddress: positive('maxAnonymousPerAddress', options.maxAnonymousPerAddress, 256),
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
   };
 }

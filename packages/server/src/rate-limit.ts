@@ -1,8 +1,38 @@
 /**
  * Token buckets: `rate` tokens per second refill a bucket of `burst` tokens; each request takes
  * one. Used per connection, per identity (all connections of one user in this process) and per
- * remote address for creating visitors.
+ * remote address (see {@link addressKey}) for creating visitors.
  */
+import { isIPv4, isIPv6 } from 'node:net';
+
+/**
+ * The key under which a remote address is limited: an IPv4 address as is (also when it reaches an
+ * IPv6 socket as `::ffff:192.0.2.1`), and an IPv6 address by its /64 network. One host or home
+ * commonly holds a whole /64 and may pick any address in it, so a limit per IPv6 address would
+ * hold no one back.
+ */
+export function addressKey(address: string): string {
+  const bare = address.replace(/%.*$/, ''); // a zone index (fe80::1%eth0)
+  if (!isIPv6(bare)) return address;
+  const [head = '', tail] = bare.toLowerCase().split('::');
+  const groups = (part: string | undefined): string[] => {
+    if (part === undefined || part === '') return [];
+    return part.split(':').flatMap((group) => {
+      if (!isIPv4(group)) return [group];
+      const [a, b, c, d] = group.split('.').map(Number) as [number, number, number, number];
+      return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+    });
+  };
+  const front = groups(head);
+  const back = groups(tail);
+  const all = [...front, ...Array<string>(tail === undefined ? 0 : 8 - front.length - back.length).fill('0'), ...back].map((group) => parseInt(group, 16));
+  // IPv4-mapped: the IPv4 address it is.
+  if (all.slice(0, 5).every((group) => group === 0) && all[5] === 0xffff) {
+    const [hi = 0, lo = 0] = all.slice(6);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return `${all.slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
+}
 
 /** A rate and a burst. */
 export interface RateLimit {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type ServerOptions as WsOptions } from 'ws';
@@ -19,7 +19,7 @@ import { handleDemoRoute, seedDemo } from './demo.js';
 import { LocalFanout } from './fanout.js';
 import { resolveOptions, type ServerOptions } from './options.js';
 import { PresenceTracker } from './presence.js';
-import { KeyedBuckets } from './rate-limit.js';
+import { addressKey, KeyedBuckets } from './rate-limit.js';
 import { ChatService } from './services/chat.js';
 import { FeedService } from './services/feed.js';
 import { SocialService } from './services/social.js';
@@ -83,6 +83,19 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   const staticDir = options.staticDir ?? (options.demo && existsSync(examplesDir()) ? examplesDir() : undefined);
 
   const sessions = new Set<Session>();
+  // Connections per address (see addressKey) that carry no signed-in user of the site: HTTP
+  // requests, WebSockets before their hello, visitors. Bounded by maxAnonymousPerAddress, so that
+  // one address cannot take every file descriptor and megabytes of memory with idle sockets.
+  const anonymous = new Map<string, number>();
+  const anonymousKey = new WeakMap<Duplex, string>();
+  const uncountAnonymous = (socket: Duplex) => {
+    const key = anonymousKey.get(socket);
+    if (key === undefined) return;
+    anonymousKey.delete(socket);
+    const count = (anonymous.get(key) ?? 1) - 1;
+    if (count > 0) anonymous.set(key, count);
+    else anonymous.delete(key);
+  };
   const background = new Set<Promise<unknown>>();
   let shuttingDown = false;
   let allClosed: (() => void) | undefined;
@@ -93,7 +106,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
     limits: { maxFrameBytes: MAX_FRAME_BYTES, maxTextLength: MAX_TEXT_LENGTH },
   };
   const authenticator = new Authenticator(
-    { secret, audience: options.audience, issuer: options.issuer, clockToleranceSeconds: options.clockToleranceSeconds, visitorRate: options.visitorRate },
+    { secret, audience: options.audience, issuer: options.issuer, clockToleranceSeconds: options.clockToleranceSeconds, visitorRate: options.visitorRate, log: options.log },
     storage,
     deps.now,
   );
@@ -106,6 +119,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
     identityBuckets: new KeyedBuckets(options.identityRate),
     serverInfo,
     isShuttingDown: () => shuttingDown,
+    signedIn: uncountAnonymous,
     track(work) {
       background.add(work);
       void work.finally(() => background.delete(work));
@@ -130,7 +144,13 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   let allowed = new Set<string>();
 
   async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://perch.invalid');
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://perch.invalid');
+    } catch {
+      // e.g. `GET //`: a request line no URL parser takes is the client's mistake, not the server's.
+      return sendText(request, response, 400, 'Bad request: the path is not a valid URL path.\n');
+    }
     if (url.pathname === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       return void response.end(JSON.stringify({ ok: !shuttingDown, connections: sessions.size }));
@@ -151,6 +171,14 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
       response.end('Internal error\n');
     });
+  });
+  http.on('connection', (socket: Socket) => {
+    const key = addressKey(socket.remoteAddress ?? 'unknown');
+    const count = anonymous.get(key) ?? 0;
+    if (count >= options.maxAnonymousPerAddress) return void socket.destroy();
+    anonymous.set(key, count + 1);
+    anonymousKey.set(socket, key);
+    socket.once('close', () => uncountAnonymous(socket));
   });
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());

@@ -73,6 +73,11 @@ export interface SessionHost {
   readonly serverInfo: ServerInfo;
   /** True once a graceful shutdown began: new requests are refused with `unavailable`. */
   isShuttingDown(): boolean;
+  /**
+   * Called when a user of the site signed in on `socket` (the TCP socket): it no longer counts
+   * among its address's anonymous connections. Visitors stay counted.
+   */
+  signedIn(socket: Duplex): void;
   /** Registers background work (presence updates after a close) that shutdown must wait for. */
   track(work: Promise<unknown>): void;
   /** Called once when the socket has closed. */
@@ -331,6 +336,7 @@ export class Session {
     const user = session.user;
     this.caller = { user, connectionId: this.connectionId };
     this.host.identityBuckets.retain(user.id);
+    if (session.visitorToken === undefined) this.host.signedIn(this.socket);
     const welcome: WelcomeSession = session.visitorToken === undefined ? { user } : { user, visitorToken: session.visitorToken };
     if (session.expiresAt !== undefined) {
       this.endsAt = session.endsAt as number;

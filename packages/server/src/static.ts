@@ -1,13 +1,14 @@
 /**
  * Serving a folder over HTTP (the demo's examples, or `--static DIR`): GET and HEAD only, no
- * way out of the folder (the resolved real path must stay inside it), explicit content types and
- * `X-Content-Type-Options: nosniff`.
+ * way out of the folder (the resolved real path must stay inside it), no dotfiles (`.env`,
+ * `.git/`; only `.well-known/`), explicit content types and `X-Content-Type-Options: nosniff`.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -53,7 +54,11 @@ async function localPath(root: string, pathname: string): Promise<string | undef
   // Symbolic links may point elsewhere: the real path must stay inside the real root too.
   const [real, realRoot] = await Promise.all([realpath(path).catch(() => undefined), realpath(root).catch(() => root)]);
   if (real === undefined) return undefined;
-  return real === realRoot || real.startsWith(realRoot + sep) ? real : undefined;
+  if (real !== realRoot && !real.startsWith(realRoot + sep)) return undefined;
+  // Dotfiles (`.env`, `.git/config`, `.htpasswd`) are the secrets a deployed folder tends to hold:
+  // none is served, whether named in the URL or reached through a link, but `.well-known/`.
+  const hidden = (within: string) => within.split(sep).some((part, i) => part.startsWith('.') && !(i === 0 && part === '.well-known'));
+  return hidden(relative(root, path)) || hidden(relative(realRoot, real)) ? undefined : real;
 }
 
 /** A small page linking the folders of `root` that hold an index.html (used when `/` has none). */
@@ -76,7 +81,9 @@ export async function serveStatic(root: string, request: IncomingMessage, respon
   let info = await stat(path).catch(() => undefined);
   if (info?.isDirectory()) {
     // Directories need their trailing slash, or the page's relative URLs resolve one level up.
-    if (!url.pathname.endsWith('/')) return sendText(request, response, 301, 'Moved\n', { location: `${url.pathname}/${url.search}` });
+    // One leading slash only: `/.//evil.example/..%2fapp` is the folder app, but a Location of
+    // `//evil.example/…` would send the browser to another host.
+    if (!url.pathname.endsWith('/')) return sendText(request, response, 301, 'Moved\n', { location: `/${url.pathname.replace(/^\/+/, '')}/${url.search}` });
     const directory = path;
     path = join(directory, 'index.html');
     info = await stat(path).catch(() => undefined);
@@ -99,9 +106,9 @@ function sendFile(path: string, size: number, request: IncomingMessage, response
     ...COMMON,
   });
   if (request.method === 'HEAD') return void response.end();
-  createReadStream(path)
-    .on('error', () => response.destroy())
-    .pipe(response);
+  // pipeline, not pipe: a client that goes away mid-file must close the file too, or each
+  // aborted download of a large file would hold a file descriptor for good.
+  pipeline(createReadStream(path), response, () => undefined);
 }
 
 const require = createRequire(import.meta.url);
