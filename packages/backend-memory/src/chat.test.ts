@@ -290,6 +290,25 @@ describe('conversations and messages', () => {
     assert.deepEqual(bob.events.of('conversation').map((c) => c.readSeq), [0]);
   });
 
+  it('moves no delivered marker of an invisible user (its receipt would show them online); a read still counts', async () => {
+    const { hub, connect } = world();
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    const { id } = await alice.conn.openDirect('bob');
+    await bob.conn.setPresence({ show: 'invisible' });
+    hub.injectMessage(id, 'alice', 'there?');
+    await bob.conn.markDelivered({ conversationId: id, seq: 1 });
+    await tick();
+    assert.deepEqual(alice.events.of('receipt'), []);
+    assert.equal((await alice.conn.conversations())[0]?.deliveredTo?.bob, 0);
+    hub.injectMessage(id, 'alice', 'still there?');
+    await bob.conn.markRead({ conversationId: id, seq: 1 });
+    await bob.conn.setPresence({ show: 'online' });
+    await bob.conn.markDelivered({ conversationId: id, seq: 2 });
+    await tick();
+    assert.deepEqual(alice.events.of('receipt').map((r) => [r.kind, r.seq]), [['delivered', 1], ['read', 1], ['delivered', 2]]);
+  });
+
   it('sends typing to the other members only', async () => {
     const { connect } = world();
     const alice = await connect('alice');

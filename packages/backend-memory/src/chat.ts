@@ -176,11 +176,13 @@ export class ChatService {
   /**
    * Moves the caller's read or delivery marker forward (never back, never past `lastSeq`), sends
    * receipts to the other members and, for reads, the updated conversation to the caller's other
-   * connections. Reading also counts as delivery.
+   * connections. Reading also counts as delivery. While the user is invisible a `delivered` mark
+   * changes nothing, as on the server: its receipt would tell the sender that they are online.
    */
   mark(userId: Id, input: { conversationId: Id; seq: number }, kind: 'read' | 'delivered', origin?: HubLink): void {
     const record = this.member(input.conversationId, userId);
     if (!isCount(input.seq)) throw new PerchError('bad_request', 'seq must be a non-negative integer.');
+    if (kind === 'delivered' && this.hub.social.isInvisible(userId)) return;
     const seq = Math.min(input.seq, record.lastSeq);
     const others = record.members.filter((member) => member !== userId);
     const conversationId = record.id;

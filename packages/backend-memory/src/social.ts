@@ -55,6 +55,11 @@ export class SocialService {
     );
   }
 
+  /** True when the user chose `invisible` (see the server's ChatService.mark: no delivered receipts then). */
+  isInvisible(userId: Id): boolean {
+    return this.chosen.get(userId)?.show === 'invisible';
+  }
+
   /** Records that the user's last connection closed (invisible users keep their earlier `lastSeen`). */
   wentOffline(userId: Id): void {
     if (this.chosen.get(userId)?.show !== 'invisible') this.lastSeen.set(userId, this.hub.now());

@@ -12,6 +12,8 @@ import type { Id } from '@perch/protocol';
 /** Per-process connection counts. */
 export class PresenceTracker {
   private readonly counts = new Map<Id, number>();
+  /** Whether each connected user chose `invisible`, once known (see {@link setInvisible}). */
+  private readonly invisible = new Map<Id, boolean>();
 
   /** Counts a new connection of `userId`; true when it is the user's first. */
   attach(userId: Id): boolean {
@@ -28,7 +30,21 @@ export class PresenceTracker {
       return false;
     }
     this.counts.delete(userId);
+    this.invisible.delete(userId);
     return count === 0;
+  }
+
+  /** Records whether a connected user chose `invisible`; forgotten with their last connection. */
+  setInvisible(userId: Id, invisible: boolean): void {
+    if (this.isOnline(userId)) this.invisible.set(userId, invisible);
+  }
+
+  /**
+   * Whether a connected user chose `invisible`: undefined when not known here (not connected, or
+   * their stored presence not read yet), for the caller to ask the storage.
+   */
+  isInvisible(userId: Id): boolean | undefined {
+    return this.invisible.get(userId);
   }
 
   /** True while `userId` has at least one open connection. */

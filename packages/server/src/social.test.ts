@@ -141,3 +141,32 @@ test('control characters: a status or contact group name holding one is refused 
   assert.deepEqual((await alice.request('roster', {})).contacts, [{ user: { id: 'bob', name: 'Bob' }, groups: [] }], 'the contact was not refiled');
   await bob.request('setPresence', { show: 'online' });
 });
+
+test('an invisible user’s delivery marks change nothing (their receipts would show them online); reads still count', async () => {
+  const grace = await as('grace');
+  const heidi1 = await as('heidi');
+  const direct = await grace.request('openDirect', { userId: 'heidi' });
+  const send = async (text: string) => (await grace.request('sendMessage', { conversationId: direct.id, clientId: crypto.randomUUID(), text, createdAt: Date.now() })).seq;
+  const deliveredTo = async () => (await grace.request('conversations', {})).find((c) => c.id === direct.id)?.deliveredTo?.heidi;
+
+  await heidi1.request('setPresence', { show: 'invisible' });
+  await heidi1.request('markDelivered', { conversationId: direct.id, seq: await send('there?') });
+  assert.deepEqual(await grace.eventsAfter('receipt', 100), [], 'no delivered receipt while invisible');
+  assert.equal(await deliveredTo(), 0, 'nor a marker others can read');
+
+  // A new connection learns the choice from the storage; one without a connection of its own too.
+  await disconnect(heidi1);
+  const heidi2 = await as('heidi');
+  await heidi2.request('markDelivered', { conversationId: direct.id, seq: await send('still there?') });
+  assert.deepEqual(await grace.eventsAfter('receipt', 100), [], 'nor after reconnecting');
+  assert.equal(await deliveredTo(), 0);
+
+  await heidi2.request('markRead', { conversationId: direct.id, seq: 2 });
+  const receipts = [await grace.event('receipt'), await grace.event('receipt')];
+  assert.deepEqual(receipts.map((r) => [r.kind, r.seq]), [['delivered', 2], ['read', 2]], 'reading is the reader’s own doing: told as usual');
+
+  await heidi2.request('setPresence', { show: 'away' });
+  await heidi2.request('markDelivered', { conversationId: direct.id, seq: await send('back?') });
+  assert.deepEqual(await grace.event('receipt'), { conversationId: direct.id, userId: 'heidi', kind: 'delivered', seq: 3 }, 'visible again: delivery is told');
+  assert.equal(await deliveredTo(), 3);
+});

@@ -145,11 +145,15 @@ export class ChatService {
   /**
    * Moves the caller's marker forward (never back, never past the last seq), sends receipts to the
    * other members and, for reads, the updated conversation to the caller's other connections.
+   * While the caller is invisible a `delivered` mark changes nothing: clients send it by themselves
+   * for every message that arrives, so its receipt would tell the sender that the caller is online.
+   * (A read is the reader's own doing, and is recorded and told as usual.)
    */
   async mark(caller: Caller, input: Args<'markRead'>, kind: 'read' | 'delivered'): Promise<null> {
     const userId = caller.user.id;
     const { conversationId } = input;
     const members = await this.requireMember(conversationId, userId);
+    if (kind === 'delivered' && (await this.isInvisible(userId))) return null;
     const moves = await this.deps.storage.advanceMarker(conversationId, userId, kind, input.seq);
     const others = members.filter((member) => member !== userId);
     const { fanout } = this.deps;
@@ -203,6 +207,13 @@ export class ChatService {
     }
     if (!members.includes(userId)) throw new RequestError('forbidden', 'Only members of a conversation may read or write it.');
     return members;
+  }
+
+  /** Whether the user chose `invisible`: known in memory while they are connected, else stored. */
+  private async isInvisible(userId: Id): Promise<boolean> {
+    const known = this.deps.presence.isInvisible(userId);
+    if (known !== undefined) return known;
+    return (await this.deps.storage.getPresence([userId])).get(userId)?.show === 'invisible';
   }
 
   private async own(caller: Caller, conversationId: Id, messageId: Id): Promise<{ members: Id[]; message: Message }> {

@@ -28,6 +28,7 @@ export class SocialService {
   async connected(userId: Id): Promise<void> {
     if (!this.deps.presence.attach(userId)) return;
     const stored = await this.stored(userId);
+    this.deps.presence.setInvisible(userId, stored.show === 'invisible');
     const after = this.publicView(userId, stored);
     if (after.show !== 'offline') await this.tellWatchers(userId, after);
   }
@@ -52,6 +53,7 @@ export class SocialService {
     // Going invisible looks like leaving: others see offline, last seen now.
     if (input.show === 'invisible' && previous.show !== 'invisible') next.lastSeen = this.deps.now();
     await this.deps.storage.setPresence(userId, next);
+    this.deps.presence.setInvisible(userId, next.show === 'invisible');
     const stored = { ...next, lastSeen: next.lastSeen ?? previous.lastSeen };
     const after = this.publicView(userId, stored);
     if (!samePresence(before, after)) await this.tellWatchers(userId, after);
