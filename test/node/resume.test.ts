@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import type { Message, PerchClient } from '@perch/core';
-import { alicePlusBob, assertNoDuplicates, clientFor, confirmed, freshIndexedDb, until } from './harness.js';
+import { memoryBackend, type MemoryHub } from '@perch/backend-memory';
+import type { Backend, BackendConnection, Message, MessagePage, PerchClient } from '@perch/core';
+import { alicePlusBob, assertNoDuplicates, clientFor, confirmed, createHub, freshIndexedDb, texts, until } from './harness.js';
 
 const clients: PerchClient[] = [];
 beforeEach(freshIndexedDb);
@@ -179,4 +180,149 @@ test('history pages back through the cache and then the server', async () => {
   assert.equal(shown.length, 250);
   assertContiguous(shown, 250);
   assertNoDuplicates(shown);
+});
+
+test('an edit of an old message below the held messages leaves no hole: paging back fetches what lies between', async () => {
+  const hub = createHub();
+  const { id } = hub.openDirect('alice', 'bob');
+  const old = Array.from({ length: 150 }, (_, i) => hub.injectMessage(id, 'bob', `m${i + 1}`));
+  const [alice, bob] = [clientFor(hub, 'alice'), clientFor(hub, 'bob')];
+  clients.push(alice, bob);
+  await Promise.all([alice.connect(), bob.connect()]);
+  await until(() => confirmed(alice, id).length === 100, 'a new device holds the newest page, 51..150');
+  const events: Message[] = [];
+  alice.on('message', (m) => events.push(m));
+  await bob.edit(id, old[4]!.id!, 'm5 edited'); // seq 5, far below what alice holds
+  bob.send(id, 'm151');
+  await until(() => confirmed(alice, id).at(-1)?.text === 'm151', 'the edit, then m151, reached alice');
+  assert.deepEqual(events.map((m) => m.text), ['m151'], 'an edit is no new message');
+  assert.equal(confirmed(alice, id)[0]!.seq, 51, 'nothing shows apart from the run held');
+  const page = await alice.history(id, { before: confirmed(alice, id)[0]!.seq, limit: 50 });
+  assert.deepEqual([page.messages[0]!.seq, page.messages.at(-1)!.seq, page.complete], [1, 50, true]);
+  let shown = confirmed(alice, id);
+  assertContiguous(shown, 151);
+  assert.equal(shown.length, 151);
+  assert.equal(shown[4]!.text, 'm5 edited');
+
+  // And after a reload, paging back from the cache finds no stray message either.
+  await alice.disconnect();
+  const reloaded = clientFor(hub, 'alice');
+  clients.push(reloaded);
+  await reloaded.messages(id).loaded;
+  while (!(await reloaded.history(id, { before: confirmed(reloaded, id)[0]!.seq, limit: 40 })).complete);
+  shown = confirmed(reloaded, id);
+  assertContiguous(shown, 151);
+  assert.equal(shown.length, 151);
+});
+
+/** Puts the hub's copy of a conversation back to its first `keep` messages, as a server restored from a backup would be. */
+function restoreBackup(hub: MemoryHub, conversationId: string, keep: number): void {
+  type Held = { messages: Message[]; lastSeq: number; byClientId: Map<string, Message>; readBy: Record<string, number>; deliveredTo: Record<string, number> };
+  const record = (hub.chat as unknown as { conversations: Map<string, Held> }).conversations.get(conversationId)!;
+  record.messages.splice(keep);
+  record.lastSeq = keep;
+  record.byClientId = new Map(record.messages.map((m) => [`${m.senderId}\u0000${m.clientId}`, m]));
+  for (const markers of [record.readBy, record.deliveredTo]) for (const user in markers) markers[user] = Math.min(markers[user]!, keep);
+}
+
+test('a server restored from a backup (fewer messages than the device holds): the conversation is fetched afresh and new messages show', async () => {
+  const { hub, alice, id } = await setup();
+  for (let i = 1; i <= 10; i++) hub.injectMessage(id, 'bob', `m${i}`);
+  await until(() => confirmed(alice, id).length === 10, 'alice has 10');
+  await alice.markRead(id);
+  hub.setOffline(true);
+  await until(() => alice.status.get().state !== 'online', 'alice is offline');
+  restoreBackup(hub, id, 5); // messages 6..10 are gone from the server
+  hub.injectMessage(id, 'bob', 'new 6');
+  hub.injectMessage(id, 'bob', 'new 7');
+  hub.setOffline(false);
+  await until(() => alice.status.get().state === 'online', 'alice is back');
+  hub.injectMessage(id, 'bob', 'new 8');
+  await until(() => confirmed(alice, id).at(-1)?.text === 'new 8', 'the live message shows');
+  assert.deepEqual(texts(alice, id), hub.messages(id).map((m) => m.text), 'what the server holds, nothing else');
+  assert.deepEqual(alice.messages(id).get().map((m) => m.id), hub.messages(id).map((m) => m.id));
+  assert.equal(alice.unread.get(), 3, 'the three new ones are unread');
+  assert.equal(hub.conversationsOf('alice')[0]!.readSeq, 5, 'the old read marker did not mark them read on the server');
+});
+
+test('a message deleted while history() waits for the server stays deleted', async () => {
+  const hub = createHub();
+  const { id } = hub.openDirect('alice', 'bob');
+  const old = Array.from({ length: 150 }, (_, i) => hub.injectMessage(id, 'bob', `m${i + 1}`));
+  // While `hold` is set, pages come back only once `gate` opens; `asked` counts the requests.
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let hold = false;
+  let asked = 0;
+  const inner = memoryBackend({ hub });
+  const backend: Backend = {
+    ...inner,
+    connect: async (...args) => {
+      const connection = await inner.connect(...args);
+      const history = connection.history.bind(connection);
+      return Object.assign(Object.create(connection) as BackendConnection, {
+        history: async (input: Parameters<BackendConnection['history']>[0]): Promise<MessagePage> => {
+          asked++;
+          const page = await history(input);
+          if (hold) await gate;
+          return page;
+        },
+      });
+    },
+  };
+  const [alice, bob] = [clientFor(hub, 'alice', { backend }), clientFor(hub, 'bob')];
+  clients.push(alice, bob);
+  await Promise.all([alice.connect(), bob.connect()]);
+  await until(() => confirmed(alice, id).length === 100, 'alice holds 51..150');
+  hold = true;
+  const before = asked;
+  const page = alice.history(id, { before: 80, limit: 50 }); // 51..79 from the cache, the rest from the server
+  await until(() => asked > before, 'the cached part is read, the server asked');
+  await bob.delete(id, old[59]!.id!);
+  await until(() => confirmed(alice, id)[9]!.deleted === true, 'alice shows seq 60 deleted');
+  open();
+  await page;
+  const sixty = confirmed(alice, id).find((m) => m.seq === 60)!;
+  assert.deepEqual([sixty.deleted, sixty.text], [true, ''], 'the copy read before the delete does not come back');
+});
+
+test('a message that arrives right after the conversation list is no sign of a restored server: nothing is refetched, the offline read marker is sent', async () => {
+  const hub = createHub();
+  const { id } = hub.openDirect('alice', 'bob');
+  // While `racing` is set, bob's next message is sent just after the server answered alice's list,
+  // so that it reaches alice right behind the answer.
+  let racing = false;
+  let lists = 0;
+  const inner = memoryBackend({ hub });
+  const backend: Backend = {
+    ...inner,
+    connect: async (...args) => {
+      const connection = await inner.connect(...args);
+      const conversations = connection.conversations.bind(connection);
+      return Object.assign(Object.create(connection) as BackendConnection, {
+        conversations: () => {
+          lists++;
+          const list = conversations();
+          if (racing) hub.injectMessage(id, 'bob', 'right behind the list');
+          racing = false;
+          return list;
+        },
+      });
+    },
+  };
+  const alice = clientFor(hub, 'alice', { backend });
+  clients.push(alice);
+  await alice.connect();
+  for (let i = 1; i <= 5; i++) hub.injectMessage(id, 'bob', `m${i}`);
+  await until(() => confirmed(alice, id).length === 5, 'alice has 5');
+  hub.setOffline(true);
+  await until(() => alice.status.get().state !== 'online', 'alice is offline');
+  await alice.markRead(id); // read offline: sent on reconnect
+  const asked = lists;
+  racing = true;
+  hub.setOffline(false);
+  await until(() => lists > asked && confirmed(alice, id).length === 6 && alice.status.get().state === 'online', 'back, with the new one');
+  await until(() => hub.conversationsOf('alice')[0]!.readSeq === 5, 'the read marker reached the server');
+  assert.equal(alice.unread.get(), 1, 'only the new one is unread');
+  assert.deepEqual(texts(alice, id), hub.messages(id).map((m) => m.text));
 });

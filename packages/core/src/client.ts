@@ -170,6 +170,8 @@ export class PerchClient {
       this.#emitter.emit('status', status);
     });
     this.on('typing', (e) => this.#typingEvent(e.conversationId, e.userId, e.on));
+    // Each tab has its own unread count (no other tab hears this one's event).
+    this.unread.subscribe((total) => this.#emitter.emit('unread', total));
     // Commits made before the cache is open wait for it, and come after what it holds.
     void this.#step(() => this.#open());
     this.ready = this.#reload();
@@ -207,7 +209,7 @@ export class PerchClient {
         );
         this.#connector.transition({ leader: false });
         tabs.send({ t: 'hello' });
-        this.#emit('leader', false);
+        this.#emitter.emit('leader', false);
         void this.#reload();
         tabs.elect(() => void this.#becomeLeader(session));
       } else {
@@ -306,7 +308,7 @@ export class PerchClient {
     if (entry?.state !== 'failed') return;
     const next: OutboxEntry = { ...entry, state: 'pending' };
     delete next.error;
-    this.#put(next);
+    void this.#put(next);
   }
 
   /** Removes a failed message or post from the outbox. */
@@ -321,8 +323,8 @@ export class PerchClient {
   async history(conversationId: Id, options: { before?: number; limit?: number } = {}): Promise<{ messages: Message[]; complete: boolean }> {
     await this.messages(conversationId).loaded;
     const limit = options.limit ?? 50;
-    const loaded = [...(this.#view.messages.get(conversationId)?.keys() ?? [])];
-    const before = options.before ?? Math.min(...loaded, Number.MAX_SAFE_INTEGER);
+    const shown = this.#view.messages.get(conversationId);
+    const before = options.before ?? Math.min(...(shown?.keys() ?? []), Number.MAX_SAFE_INTEGER);
     const cached = await this.#newest<Message>(keys.messages(conversationId), limit, keys.message(conversationId, before));
     let messages = cached.reverse();
     const floor = this.#view.records.get(conversationId)?.floorSeq ?? 0;
@@ -338,7 +340,8 @@ export class PerchClient {
       messages = [...page.messages, ...messages];
       complete = page.complete;
     }
-    this.#apply([{ type: 'messages', conversationId, messages }]);
+    // What the view holds is newer than what was read (an edit or delete may have come meanwhile).
+    this.#apply([{ type: 'messages', conversationId, messages: messages.filter((m) => !shown?.has(m.seq!)) }]);
     return { messages, complete };
   }
 
@@ -346,8 +349,8 @@ export class PerchClient {
 
   #emit<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
     this.#emitter.emit(event, ...args);
-    // Each tab has its own storage, unread count and leadership; `status` goes out as its own message.
-    if (this.#leader && event !== 'storage' && event !== 'unread' && event !== 'leader') {
+    // `status` goes out as its own message; `storage`, `unread` and `leader` are each tab's own (not emitted here).
+    if (this.#leader) {
       this.#tabs?.send({ t: 'emit', event, args });
     }
   }
@@ -360,7 +363,7 @@ export class PerchClient {
     // Whether this tab leads is known once connect() has seen the cache open. A connect() called
     // before this command awaited `ready` first, so it has started by the time this resumes.
     await this.ready;
-    if (this.#leader || !this.#tabs) return (this.#commands[name] as (...a: unknown[]) => Promise<Result<N>>).apply(this.#commands, args);
+    if (this.#leader || !this.#tabs) return (this.#commands as unknown as Record<N, (...a: unknown[]) => Promise<Result<N>>>)[name](...args);
     const id = timeOrderedId();
     return new Promise<Result<N>>((resolve, reject) => {
       const settle = (reply?: Reply) => {
@@ -390,14 +393,15 @@ export class PerchClient {
       createdAt,
       state: 'pending',
     };
-    this.#put(entry);
+    void this.#put(entry);
     return entry;
   }
 
   /** Writes an entry to the outbox (before it shows), then starts delivering it. */
-  #put(entry: OutboxEntry): void {
+  async #put(entry: OutboxEntry): Promise<void> {
     this.#queue.set(entry.clientId, entry);
-    void this.#commit([{ type: 'outbox', entry }]).then(() => this.#outbox.kick());
+    await this.#commit([{ type: 'outbox', entry }]);
+    this.#outbox.kick();
   }
 
   #typingEvent(conversationId: Id, userId: Id, on: boolean): void {
@@ -451,7 +455,7 @@ export class PerchClient {
   #useMemory(why: string): void {
     this.#cache = memoryStore();
     this.storage = { mode: 'memory', reason: `${why}; Perch goes on in memory, so unsent messages will not survive a reload.` };
-    this.#emit('storage', this.storage);
+    this.#emitter.emit('storage', this.storage);
   }
 
   #apply(changes: Change[]): void {
@@ -462,7 +466,11 @@ export class PerchClient {
   #adopt(changes: Change[], apply = true): void {
     for (const c of changes) {
       if (c.type === 'conversation') this.#records.set(c.record.conversation.id, c.record);
-      else if (c.type === 'outbox') this.#queue.set(c.entry.clientId, c.entry);
+      else if (c.type === 'outbox') {
+        this.#queue.set(c.entry.clientId, c.entry);
+        // Composed later here comes later in the lane, even if the clock went back since another tab (or an earlier page) composed this.
+        this.#lastOrder = Math.max(this.#lastOrder, c.entry.order);
+      }
       else if (c.type === 'unqueue') this.#queue.delete(c.entry.clientId);
     }
     if (apply) this.#apply(changes);
@@ -474,9 +482,7 @@ export class PerchClient {
     if (touched.list) {
       const list = this.#view.conversationList();
       (this.conversations as WritableStore<ConversationView[]>).set(list);
-      const before = this.unread.get();
       (this.unread as WritableStore<number>).set(list.reduce((total, c) => total + c.unread, 0));
-      if (this.unread.get() !== before) this.#emit('unread', this.unread.get());
     }
     if (touched.roster) (this.roster as WritableStore<RosterEntry[]>).set(this.#view.roster());
     if (touched.timeline) (this.timeline as WritableStore<Post[]>).set(this.#view.timeline());
@@ -493,7 +499,7 @@ export class PerchClient {
         await migrate(cache);
         this.#cache = cache;
         this.storage = { mode: 'persistent' };
-        queueMicrotask(() => this.#emit('storage', this.storage));
+        queueMicrotask(() => this.#emitter.emit('storage', this.storage));
       } catch (error) {
         this.#useMemory(`IndexedDB could not be opened (${describe(error)})`);
       }
@@ -534,7 +540,6 @@ export class PerchClient {
       // The cache is the truth (a tab taking over may have missed the old leader's last broadcasts).
       this.#queue.clear();
       this.#view.outbox.clear();
-      for (const e of outbox) this.#lastOrder = Math.max(this.#lastOrder, e.order);
       this.#adopt(changes);
       // Sends made meanwhile wait for this read to be written, but are in the outbox all the same.
       this.#adopt(this.#batch?.changes ?? [], false);
@@ -548,7 +553,7 @@ export class PerchClient {
       // What the old leader persisted is the truth; the broadcasts may have missed the last writes.
       await this.#reload();
       if (session !== this.#session) return; // disconnect() meanwhile (and maybe connect() again, with the same coordinator)
-      this.#emit('leader', true);
+      this.#emitter.emit('leader', true);
     }
     this.#leader = true;
     this.#connector.transition({ leader: true });
@@ -623,6 +628,8 @@ export class PerchClient {
         break;
       case 'leader':
         for (const again of this.#calls.values()) again();
+        // The new leader read its cache, which lacks what was written while that tab went on in memory: say the queue again.
+        this.#tabs?.send({ t: 'changes', changes: [...this.#queue.values()].map((entry) => ({ type: 'outbox', entry })) });
         break;
       case 'reply':
         this.#calls.get(message.id)?.(message);

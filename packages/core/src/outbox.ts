@@ -78,10 +78,11 @@ export class Outbox {
   }
 
   /** A published post (our ack, or an event): files it, and takes it out of the queue if it was ours. */
-  published(post: Post): Promise<void> {
+  async published(post: Post): Promise<void> {
     const changes: Change[] = [{ type: 'post', post }];
     if (post.authorId === this.#core.me()) unqueue(this.#core, post.clientId, changes);
-    return this.#core.commit(changes).then(() => this.#core.emit('post', post));
+    await this.#core.commit(changes);
+    this.#core.emit('post', post);
   }
 
 

@@ -11,7 +11,7 @@ export const PAGE_SIZE = 100;
 const EMPTY = (conversation: Conversation): ConversationRecord => ({
   conversation,
   syncedSeq: 0,
-  floorSeq: conversation.lastSeq === 0 ? 1 : 0,
+  floorSeq: +!conversation.lastSeq,
   ahead: [],
 });
 
@@ -38,12 +38,21 @@ export class Resume {
 
   /** After (re)connecting: refresh every conversation, push read markers made offline, catch up. */
   async resume(connection: BackendConnection): Promise<void> {
+    // What was held when the list was asked for (messages may come in right behind its answer).
+    const held = new Map(this.#core.records);
     const list = await connection.conversations();
     const unsentReads: Array<[Id, number]> = [];
-    const changes: Change[] = list.map((c) => {
-      const localRead = this.#core.records.get(c.id)?.conversation.readSeq ?? 0;
-      if (localRead > c.readSeq) unsentReads.push([c.id, localRead]);
-      return this.merge(c);
+    const changes = list.flatMap((c): Change[] => {
+      const local = held.get(c.id)?.conversation;
+      // The server has fewer messages than this device held (restored from a backup): the seqs
+      // held name other messages now, so that conversation is fetched afresh, and its read marker
+      // is the server's.
+      if (local && local.lastSeq > c.lastSeq) {
+        this.#core.records.delete(c.id);
+        return [{ type: 'reset', conversationId: c.id }, this.merge(c)];
+      }
+      if (local && local.readSeq > c.readSeq) unsentReads.push([c.id, local.readSeq]);
+      return [this.merge(c)];
     });
     await this.#core.commit(changes);
     for (const [conversationId, seq] of unsentReads) void connection.markRead({ conversationId, seq }).catch(() => {});
@@ -72,7 +81,7 @@ export class Resume {
   }
 
   /** A live message from the backend. Returns once it is persisted and applied. */
-  receive(message: Message): Promise<void> {
+  async receive(message: Message): Promise<void> {
     const id = message.conversationId;
     const connection = this.#core.connection();
     const changes: Change[] = [];
@@ -86,14 +95,12 @@ export class Resume {
     }
     const { next, fresh } = this.absorb(record, [message], changes);
     if (mine) next.conversation.readSeq = Math.max(next.conversation.readSeq, message.seq!);
-    const done = this.#core.commit(changes).then(() => {
-      for (const m of fresh) this.#core.emit('message', m);
-    });
     if (connection && fresh.some((m) => m.senderId !== this.#core.me())) {
       void connection.markDelivered({ conversationId: id, seq: next.syncedSeq }).catch(() => {});
     }
     if (connection && next.ahead.length) void this.catchUp(connection, id).catch(() => {});
-    return done;
+    await this.#core.commit(changes);
+    for (const m of fresh) this.#core.emit('message', m);
   }
 
   /** A conversation was created or changed on the server. */
@@ -105,16 +112,17 @@ export class Resume {
   }
 
   /** A member's delivery or read marker moved. */
-  receipt(event: ReceiptEvent): Promise<void> {
+  async receipt(event: ReceiptEvent): Promise<void> {
     const old = this.#core.records.get(event.conversationId);
-    if (!old) return Promise.resolve();
+    if (!old) return;
     const c = { ...old.conversation };
     const field = event.kind === 'read' ? 'readBy' : 'deliveredTo';
     const markers = { ...c[field] };
     markers[event.userId] = Math.max(markers[event.userId] ?? 0, event.seq);
     c[field] = markers;
     if (event.userId === this.#core.me() && event.kind === 'read') c.readSeq = Math.max(c.readSeq, event.seq);
-    return this.#core.commit([setRecord(this.#core, { ...old, conversation: c })]).then(() => this.#core.emit('receipt', event));
+    await this.#core.commit([setRecord(this.#core, { ...old, conversation: c })]);
+    this.#core.emit('receipt', event);
   }
 
   /** Backfills one conversation up to its last seq; concurrent calls share one run. */
@@ -154,6 +162,9 @@ export class Resume {
       else if (!r.ahead.includes(seq!)) r.ahead.push(seq!);
     }
     for (const { seq } of older) if (seq === r.floorSeq - 1) r.floorSeq = seq;
+    // Below the run and not next to it (an old message edited, a page asked with a far \`before\`):
+    // kept out of the cache, where it would pass for the oldest held message and hide the gap.
+    const kept = fresh.filter((m) => m.seq! >= r.floorSeq);
     let at: number;
     while ((at = r.ahead.indexOf(r.syncedSeq + 1)) >= 0) {
       r.ahead.splice(at, 1);
@@ -164,10 +175,10 @@ export class Resume {
       r.conversation.lastActivity = Math.max(r.conversation.lastActivity ?? 0, sentTime(m));
     }
     // Edits and deletes arrive with a seq already held: write them over the old copy.
-    const writes = [...fresh, ...messages.filter((m) => !fresh.includes(m) && (m.editedAt || m.deleted))];
+    const writes = [...kept, ...messages.filter((m) => !fresh.includes(m) && (m.editedAt || m.deleted))];
     if (writes.length) changes.push({ type: 'messages', conversationId: r.conversation.id, messages: writes });
     changes.push(setRecord(this.#core, r));
-    return { next: r, fresh: fresh.filter((m) => !ours.includes(m)) };
+    return { next: r, fresh: kept.filter((m) => !ours.includes(m)) };
   }
 
   async #fill(connection: BackendConnection, id: Id): Promise<void> {

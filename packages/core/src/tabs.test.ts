@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import type { Conversation, Id } from '@perch/protocol';
+import type { Conversation, Id, Message } from '@perch/protocol';
 import { PerchError, type Backend, type BackendCapabilities, type BackendConnection, type BackendListener } from './backend.js';
 import type { CacheStore } from './cache/cache-store.js';
 import { memoryStore } from './cache/memory-store.js';
@@ -264,5 +264,98 @@ test(`a follower waits out the new leader's ${CONNECT_WAIT} ms wait for its conn
   } finally {
     for (const client of [leader, next, caller]) await client.disconnect();
     mock.timers.reset();
+  }
+});
+
+/**
+ * A server with one conversation, `c1`. `asked` records the texts of the sends in the order they
+ * reached it; while `hold` is set, a send is answered (and persisted, in `persisted`) only when the
+ * test calls the resolver it left in `held`.
+ */
+function chatServer() {
+  const server = { asked: [] as string[], persisted: [] as string[], held: [] as Array<() => void>, hold: false };
+  const conversation: Conversation = { id: 'c1', kind: 'direct', members: ['alice', 'bob'], lastSeq: 0, readSeq: 0 };
+  const byClientId = new Map<string, Message>();
+  const backend: Backend = {
+    name: 'chat',
+    capabilities: NONE,
+    connect: async () =>
+      ({
+        session: { user: { id: 'alice', name: 'Alice' } },
+        conversations: async () => [structuredClone(conversation)],
+        history: async () => ({ messages: [], complete: true }),
+        markRead: async () => {},
+        markDelivered: async () => {},
+        close: () => {},
+        sendMessage: async (input: { conversationId: Id; clientId: string; text: string; createdAt: number }): Promise<Message> => {
+          server.asked.push(input.text);
+          if (server.hold) await new Promise<void>((resolve) => server.held.push(resolve));
+          // Idempotent on clientId, as the backend contract asks.
+          let message = byClientId.get(input.clientId);
+          if (!message) {
+            const seq = server.persisted.push(input.text);
+            byClientId.set(input.clientId, (message = { ...input, id: `m${seq}`, seq, senderId: 'alice', sentAt: input.createdAt, state: 'sent' }));
+          }
+          return structuredClone(message);
+        },
+      }) as unknown as BackendConnection,
+  };
+  return { server, backend };
+}
+
+test('a message composed in one tab after one composed in another comes after it in the lane, even when the clock went back meanwhile', async () => {
+  const { server, backend } = chatServer();
+  server.hold = true;
+  const open = tabsOf(backend);
+  const [leader, follower] = [open(), open()];
+  const now = Date.now;
+  try {
+    await connectAll(leader, follower);
+    await until(() => follower.conversations.get().length === 1, 'the follower lists the conversation');
+    leader.send('c1', 'first'); // on the wire, held
+    await until(() => server.asked.length === 1, 'the first is sent');
+    leader.send('c1', 'second');
+    await until(() => follower.messages('c1').get().length === 2, 'the follower shows both');
+    Date.now = () => now() - 60_000; // the clock goes back a minute
+    follower.send('c1', 'third');
+    await until(() => leader.messages('c1').get().length === 3, 'the leader has the third queued');
+    for (let sent = 1; sent <= 3; sent++) {
+      await until(() => server.held.length === sent, `send ${sent} is on the wire`);
+      server.held[sent - 1]!();
+    }
+    await until(() => leader.messages('c1').get().every((m) => m.state === 'sent'), 'all three acked');
+    assert.deepEqual(server.asked, ['first', 'second', 'third'], 'compose order');
+  } finally {
+    Date.now = now;
+    for (const client of [leader, follower]) await client.disconnect();
+  }
+});
+
+test('a tab that went on in memory after a failed write takes over: the message another tab queued is still sent', async () => {
+  const { server, backend } = chatServer();
+  const bus = tabBus();
+  const cache: CacheStore = memoryStore(); // IndexedDB, shared by the tabs
+  let full = false; // the disk is full for the second tab's writes
+  const flaky: CacheStore = { ...cache, write: (puts, deletes) => (full ? Promise.reject(new DOMException('Quota exceeded', 'QuotaExceededError')) : cache.write(puts, deletes)) };
+  const open = (store: CacheStore): PerchClient =>
+    createClient({ backend, auth: { token: 't' }, user: 'alice', storage: 'persistent', openCache: async () => store, tabs: 'shared', tabCoordinator: bus() });
+  const [leader, next, other] = [open(cache), open(flaky), open(cache)];
+  try {
+    await connectAll(leader, next, other);
+    await until(() => other.conversations.get().length === 1, 'the tabs list the conversation');
+    full = true;
+    next.send('c1', 'from the tab in memory');
+    await until(() => next.storage.mode === 'memory' && server.persisted.length === 1, 'that tab goes on in memory; its message is sent');
+    server.hold = true; // the leader's next send never gets an answer
+    other.send('c1', 'queued in another tab');
+    await until(() => server.asked.length === 2, 'the leader sent it');
+    server.hold = false;
+    await leader.disconnect(); // the tab in memory takes over
+    await until(() => server.persisted.length === 2, 'the new leader sends the queued message');
+    assert.deepEqual(server.persisted, ['from the tab in memory', 'queued in another tab']);
+    await until(() => other.messages('c1').get().every((m) => m.state === 'sent'), 'the other tab shows it sent, not pending');
+    assert.equal(other.messages('c1').get().length, 2);
+  } finally {
+    for (const client of [leader, next, other]) await client.disconnect();
   }
 });
