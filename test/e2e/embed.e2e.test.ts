@@ -56,8 +56,13 @@ const twice = readFileSync(join(root, 'examples/script-tag/index.html'), 'utf8')
   '<script src="/perch.js" data-theme="auto" async></script>\n    <script src="/perch.js?copy=2" defer></script>',
 );
 
+/** A stranger's page that loads perch.js as a module, where it cannot see its own tag. */
+const asModule = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Module</title><link rel="icon" href="/favicon.svg">
+  <script type="module" src="/perch.js" data-token-url="/demo/token?user=kim"></script></head>
+  <body><perch-feed></perch-feed></body></html>`;
+
 describe('script-tag embed against a real server', { timeout: 180_000 }, () => {
-  const server = new ServerProcess({ 'script-tag/twice.html': twice });
+  const server = new ServerProcess({ 'script-tag/twice.html': twice, 'script-tag/module.html': asModule });
   let browser: Browser;
   const contexts: BrowserContext[] = [];
 
@@ -280,6 +285,17 @@ describe('script-tag embed against a real server', { timeout: 180_000 }, () => {
     assert.deepEqual(report.added, ['Perch'], 'the only new global is Perch');
     assert.deepEqual(report.changed, [], 'no built-in was patched');
     assert.deepEqual(seen.errors, [], 'no CSP violation, page error or console error');
+  });
+
+  it('loaded as type="module", where it cannot read its tag, perch.js says so instead of doing nothing silently', async () => {
+    const context = await browser.createBrowserContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    const seen = watch(page);
+    await page.goto(`${server.url}/script-tag/module.html`);
+    await page.waitForFunction(() => typeof (window as unknown as { Perch?: unknown }).Perch === 'function');
+    assert.deepEqual(seen.warnings.filter((w) => w.startsWith('Perch:')), ['Perch: load perch.js with a classic <script>, not type="module", or it cannot read its data-* settings.']);
+    assert.deepEqual(seen.errors, []);
   });
 
   it('loading perch.js twice under the strict CSP warns once and changes nothing', async () => {

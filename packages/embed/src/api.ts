@@ -29,7 +29,7 @@ import {
 } from '@perch/elements';
 import { PERCH_LOCALES, switchPerchLocale, type PerchLocale } from '@perch/elements/locale-switch';
 import type { ChatTarget, chatWindowsClass, PerchChatWindows } from './chat-windows.js';
-import { checkOptions, ConfigError, readScriptTag, type EmbedOptions } from './config.js';
+import { checkOptions, ConfigError, readScriptTag, show, type EmbedOptions } from './config.js';
 import { loadPerchScript } from './scripts.js';
 import { authOf, clientFor, forgetDevice, lastUser, Session, type SessionEvents, type Unread } from './session.js';
 
@@ -221,11 +221,11 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
     let next: EmbedOptions;
     try {
       if (input !== undefined && !isRecord(input)) {
-        throw new ConfigError(`the options must be an object like { tokenUrl: '/perch-token' }; got ${JSON.stringify(input)}.`);
+        throw new ConfigError(`the options must be an object like { tokenUrl: '/perch-token' }; got ${show(input)}.`);
       }
       const given = input ?? {};
       // The tag's data-* settings under `input`; credentials given in `input` replace the tag's (and its user).
-      next = checkOptions({ ...(hasCredentials(given) ? withoutCredentials(scriptRaw) : scriptRaw), ...given }, win.location.href, scriptOrigin);
+      next = checkOptions({ ...(hasCredentials(given) ? withoutCredentials(scriptRaw) : scriptRaw), ...given }, win.location.href, scriptOrigin, scriptRaw);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       console.error(`Perch('boot'): ${error.message}`);
@@ -280,7 +280,7 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
       if (typeof t.with === 'string' && t.with !== '') return { with: t.with };
       if (typeof t.conversation === 'string' && t.conversation !== '') return { conversation: t.conversation };
     }
-    console.error(`Perch('${command}'): give a user id, { with: userId } or { conversation: id }; got ${JSON.stringify(target)}.`);
+    console.error(`Perch('${command}'): give a user id, { with: userId } or { conversation: id }; got ${show(target)}.`);
     return undefined;
   };
 
@@ -327,7 +327,7 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
     boot,
     identify(input) {
       if (!input || typeof input !== 'object') {
-        console.error(`Perch('identify'): give { token }, { tokenUrl } or { visitor }; got ${JSON.stringify(input)}.`);
+        console.error(`Perch('identify'): give { token }, { tokenUrl } or { visitor }; got ${show(input)}.`);
         return Promise.resolve(false);
       }
       return boot({ ...withoutCredentials(options ?? {}), ...input });
@@ -375,7 +375,7 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
   /** `Perch('on' | 'off', event, callback)`. */
   const listen = (command: string, event: unknown, callback: unknown) => {
     if (!EVENTS.includes(event as PerchEventName) || typeof callback !== 'function') {
-      console.error(`Perch('${command}'): give an event (${EVENTS.join(', ')}) and a function; got ${JSON.stringify(event)}.`);
+      console.error(`Perch('${command}'): give an event (${EVENTS.join(', ')}) and a function; got ${show(event)}.`);
       return;
     }
     const name = event as PerchEventName;
@@ -392,7 +392,7 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
 
   const api = function Perch(command: unknown, ...args: unknown[]): unknown {
     if (typeof command === 'string' && Object.hasOwn(commands, command)) return commands[command]!(...args);
-    console.error(`Perch: unknown command ${JSON.stringify(command)}; the commands are ${Object.keys(commands).join(', ')}.`);
+    console.error(`Perch: unknown command ${show(command)}; the commands are ${Object.keys(commands).join(', ')}.`);
     return undefined;
   } as PerchApi;
   Object.defineProperties(api, {

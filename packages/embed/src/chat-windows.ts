@@ -59,7 +59,8 @@ function deepActive(): HTMLElement | undefined {
  * `Perch('open', userId)` and for buddy-list clicks the page does not handle itself).
  *
  * Each window is a non-modal dialog with the person's name, Minimise and Close; Escape closes
- * the focused window and focus returns to where it was. At most three stay open.
+ * the focused window and focus returns to where it was. At most three stay open, and no more
+ * than fit the viewport's width. The element is a popover, shown in the top layer.
  *
  * @csspart window - One chat window.
  * @csspart header - A window's title bar.
@@ -75,7 +76,7 @@ export function chatWindowsClass({ msg, str, css, html, ifDefined, PerchElement,
         :host { position: fixed !important; inset-block-end: 0 !important; inset-inline-end: 16px !important;
           inset-block-start: auto !important; inset-inline-start: auto !important; z-index: 2147483000 !important;
           display: flex !important; flex-direction: row-reverse; align-items: flex-end; gap: var(--_s);
-          background: none; pointer-events: none; visibility: visible !important; opacity: 1 !important; }
+          background: none; pointer-events: none; visibility: visible !important; opacity: 1 !important; padding: 0; border: 0; }
         :host(:not([open])) { display: none !important; }
         section { pointer-events: auto; display: flex; flex-direction: column; inline-size: var(--perch-window-width, 20em);
           max-inline-size: calc(100vw - 32px); background: var(--_bg); border: 1px solid var(--_bd); border-block-end: 0;
@@ -104,8 +105,23 @@ export function chatWindowsClass({ msg, str, css, html, ifDefined, PerchElement,
         this.#windows = [...this.#windows, { key, target, minimised: false, opener }].slice(-MAX_WINDOWS);
       }
       this.toggleAttribute('open', true);
+      // In the top layer: above every z-index of the page, and pinned to the viewport even when an
+      // ancestor has a transform or a filter (which would make position: fixed relative to it).
+      if (this.showPopover && !this.matches(':popover-open')) {
+        this.popover = 'manual';
+        this.showPopover();
+      }
       this.requestUpdate();
       void this.updateComplete.then(() => this.#pane(key)?.focus());
+    }
+
+    /** On a narrow screen, the windows that do not fit beside the newest close, oldest first. */
+    protected override updated(): void {
+      const { left, right } = this.renderRoot.querySelector('section:last-of-type')?.getBoundingClientRect() ?? {};
+      if (this.#windows.length > 1 && (left! < 0 || right! > innerWidth)) {
+        this.#windows = this.#windows.slice(1);
+        this.requestUpdate();
+      }
     }
 
     /** Closes the window with `target`, or every window. Focus goes back to where it was. */

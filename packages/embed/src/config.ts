@@ -49,16 +49,25 @@ export class ConfigError extends Error {
   override name = 'PerchConfigError';
 }
 
+/** `value` as JSON for a message, or its type when JSON cannot show it (a cycle, a BigInt): a wrong value never makes Perch throw. */
+export function show(value: unknown): string {
+  try {
+    return String(JSON.stringify(value));
+  } catch {
+    return typeof value;
+  }
+}
+
 function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new ConfigError(`${field} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}; got ${JSON.stringify(value)}.`);
+  throw new ConfigError(`${field} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}; got ${show(value)}.`);
 }
 
 function text(field: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string' && value.trim() !== '') return value.trim();
-  throw new ConfigError(`${field} must be a non-empty string; got ${JSON.stringify(value)}.`);
+  throw new ConfigError(`${field} must be a non-empty string; got ${show(value)}.`);
 }
 
 /** Sets `target[key]` to a checked value, leaving the key out when there is none. */
@@ -82,11 +91,13 @@ function address(field: string, url: string, schemes: readonly string[], base: s
 
 /**
  * Checks options given by the page (from `Perch('boot', …)` or the script tag) and fills in the
- * server address. `base` is the page's URL; `scriptOrigin` the origin the script came from.
+ * server address. `base` is the page's URL; `scriptOrigin` the origin the script came from;
+ * `tag` the script tag's settings, so that a wrong value from there is named as its attribute
+ * (`data-token-url must start with…`, not `tokenUrl must…`).
  */
-export function checkOptions(input: unknown, base: string, scriptOrigin: string): EmbedOptions {
+export function checkOptions(input: unknown, base: string, scriptOrigin: string, tag: Record<string, unknown> = {}): EmbedOptions {
   if (input === undefined || input === null) input = {};
-  if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(`the options must be an object; got ${JSON.stringify(input)}.`);
+  if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(`the options must be an object; got ${show(input)}.`);
   const raw = input as Record<string, unknown>;
   // How each option is checked, in the order they are checked (and listed in messages).
   const checks: { [K in keyof EmbedOptions]-?: (field: string, value: unknown) => EmbedOptions[K] } = {
@@ -101,8 +112,9 @@ export function checkOptions(input: unknown, base: string, scriptOrigin: string)
       if (typeof value !== 'object' || value === null) throw new ConfigError('visitor must be an object like { name: "Ada" }.');
       const { name, email } = value as Record<string, unknown>;
       const visitor: EmbedOptions['visitor'] = {};
-      put(visitor, 'name', text('visitor.name', name));
-      put(visitor, 'email', text('visitor.email', email));
+      // visitor.name, or the tag's data-visitor-name.
+      put(visitor, 'name', text(`${field}${field[0] === 'd' ? '-' : '.'}name`, name));
+      put(visitor, 'email', text(`${field}${field[0] === 'd' ? '-' : '.'}email`, email));
       return visitor;
     },
     user: text,
@@ -111,14 +123,15 @@ export function checkOptions(input: unknown, base: string, scriptOrigin: string)
     storage: (field, value) => oneOf(field, value, STORAGE),
     windows: (field, value) => {
       if (value === undefined || typeof value === 'boolean') return value;
-      throw new ConfigError(`${field} must be true or false; got ${JSON.stringify(value)}.`);
+      throw new ConfigError(`${field} must be true or false; got ${show(value)}.`);
     },
   };
   const unknown = Object.keys(raw).filter((key) => !Object.hasOwn(checks, key));
   if (unknown.length) throw new ConfigError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; the options are ${Object.keys(checks).join(', ')}.`);
 
   const options: Record<string, unknown> = {};
-  for (const [name, check] of Object.entries(checks)) put(options, name, check(name, raw[name]));
+  // A wrong value from the script tag is named as its attribute (`data-token-url`).
+  for (const [name, check] of Object.entries(checks)) put(options, name, check(name in tag && tag[name] === raw[name] ? `data-${name.replace(/(?=[A-Z])/g, '-').toLowerCase()}` : name, raw[name]));
   return options as EmbedOptions;
 }
 

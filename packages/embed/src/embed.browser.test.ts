@@ -4,7 +4,7 @@
  */
 import { memoryBackend, type MemoryHub } from '@perch/backend-memory';
 import { createClient, type AuthSource, type ConnectionStatus } from '@perch/core';
-import { sendKeys } from '@web/test-runner-commands';
+import { sendKeys, setViewport } from '@web/test-runner-commands';
 import { expect } from 'chai';
 import { createHub } from '../../../test/shared/hub.js';
 import { installPerch, type PerchApi } from './api.js';
@@ -99,6 +99,46 @@ describe('@perch/embed: the Perch() API', function () {
     expect(output.errors.join('\n')).to.include('server must start with ws:// or wss://');
     expect(await perch!('boot', 'alice' as never)).to.equal(false);
     expect(output.errors.join('\n')).to.include('the options must be an object');
+  });
+
+  it('names the script tag’s data-* attribute when its value is wrong', async () => {
+    const script = document.createElement('script');
+    script.dataset.token = hub.token('bob');
+    script.dataset.server = 'ws://chat.example/';
+    script.dataset.theme = 'blue';
+    perch = install(script)!;
+    expect(output.errors.join('\n')).to.include('Perch(\'boot\'): data-theme must be one of "light", "dark", "auto"; got "blue".');
+    // A value given to boot is named as the option it is (and a good one replaces the tag's bad one).
+    expect(await perch('boot', { theme: 'light', storage: 'session' as 'memory' })).to.equal(false);
+    expect(output.errors.at(-1)).to.equal('Perch(\'boot\'): storage must be one of "persistent", "memory"; got "session".');
+    script.dataset.visitorName = '';
+    delete script.dataset.token;
+    delete script.dataset.theme;
+    delete (window as PerchWindow).Perch;
+    perch = install(script)!;
+    expect(output.errors.at(-1)).to.equal('Perch(\'boot\'): data-visitor-name must be a non-empty string; got "".');
+    // A good value from boot fixes a bad one on the tag.
+    script.dataset.tokenUrl = 'ftp://example.com/t';
+    script.dataset.visitorName = 'Ada';
+    delete (window as PerchWindow).Perch;
+    perch = install(script)!;
+    expect(output.errors.at(-1)).to.equal('Perch(\'boot\'): data-token-url must start with http:// or https://; got "ftp://example.com/t".');
+    expect(await perch('boot', { token: hub.token('bob') })).to.equal(true);
+  });
+
+  it('never throws at the page, even for arguments that cannot be shown as JSON', async () => {
+    perch = install()!;
+    const loop: Record<string, unknown> = {};
+    loop.self = loop;
+    const call = perch as unknown as (...args: unknown[]) => unknown;
+    for (const args of [['open', loop], ['close', loop], ['on', loop, () => {}], ['identify', 1n], [loop]]) {
+      expect(() => call(...args), String(args[0])).not.to.throw();
+    }
+    expect(output.errors.length).to.equal(5);
+    expect(output.errors[0]).to.include(`Perch('open'): give a user id`);
+    expect(await perch('boot', { theme: loop as never })).to.equal(false);
+    expect(await perch('boot', { windows: 1n as never })).to.equal(false);
+    expect(output.errors.at(-1)).to.include('windows must be true or false');
   });
 
   it('a second copy warns and leaves the first alone; a page’s own window.Perch is never overwritten', () => {
@@ -227,6 +267,47 @@ describe('@perch/embed: the Perch() API', function () {
       seen.push(button.getAttribute('aria-label')!);
     }
     expect(seen).to.deep.equal(['Close', 'Minimise']);
+  });
+
+  it('a chat window stays above the page’s highest z-index and pinned to the viewport under a transformed body', async () => {
+    // A cookie banner at the highest z-index, over the whole viewport; a body with a transform
+    // (which makes it the box that position: fixed is relative to).
+    const banner = document.body.appendChild(document.createElement('div'));
+    banner.style.cssText = 'position: fixed; inset: 0; z-index: 2147483647';
+    const spacer = document.body.appendChild(document.createElement('div'));
+    spacer.style.blockSize = '50px';
+    document.body.style.transform = 'translateZ(0)';
+    cleanup.push(() => (banner.remove(), spacer.remove(), document.body.style.removeProperty('transform')));
+    perch = install()!;
+    await perch('boot', { token: hub.token('alice'), server: 'ws://chat.example/' });
+    perch('open', 'bob');
+    await until(() => document.querySelector<PerchChatWindows>('perch-chat-windows')?.openChats.length, 'the window opens');
+    const windows = document.querySelector<PerchChatWindows>('perch-chat-windows')!;
+    await windows.updateComplete;
+    const box = windows.shadowRoot!.querySelector('section')!.getBoundingClientRect();
+    expect(Math.round(box.bottom), 'at the bottom of the viewport').to.equal(document.documentElement.clientHeight);
+    expect(document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2), 'above the banner').to.equal(windows);
+  });
+
+  it('on a narrow screen, a new chat window closes the oldest ones that no longer fit beside it', async () => {
+    await setViewport({ width: 320, height: 600 });
+    cleanup.push(() => void setViewport({ width: 800, height: 600 }));
+    perch = install()!;
+    await perch('boot', { token: hub.token('alice'), server: 'ws://chat.example/' });
+    perch('open', 'bob');
+    await until(() => document.querySelector<PerchChatWindows>('perch-chat-windows')?.openChats.length, 'the window opens');
+    const windows = document.querySelector<PerchChatWindows>('perch-chat-windows')!;
+    await windows.updateComplete;
+    perch('open', 'carol');
+    await until(() => JSON.stringify(windows.openChats.at(-1)) === '{"with":"carol"}', 'carol’s window opens');
+    await windows.updateComplete;
+    expect(windows.openChats).to.deep.equal([{ with: 'carol' }]);
+    await windows.updateComplete;
+    const sections = windows.shadowRoot!.querySelectorAll('section');
+    expect(sections.length).to.equal(1);
+    const box = sections[0]!.getBoundingClientRect();
+    expect(box.left >= 0 && box.right <= innerWidth, JSON.stringify(box)).to.equal(true);
+    await setViewport({ width: 800, height: 600 });
   });
 
   it('identify switches the signed-in person; shutdown signs out and empties every component', async () => {
