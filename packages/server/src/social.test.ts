@@ -146,7 +146,7 @@ test('an invisible user’s delivery marks change nothing (their receipts would 
   const grace = await as('grace');
   const heidi1 = await as('heidi');
   const direct = await grace.request('openDirect', { userId: 'heidi' });
-  const send = async (text: string) => (await grace.request('sendMessage', { conversationId: direct.id, clientId: crypto.randomUUID(), text, createdAt: Date.now() })).seq;
+  const send = async (text: string) => (await grace.request('sendMessage', { conversationId: direct.id, clientId: crypto.randomUUID(), text, createdAt: Date.now() })).seq!;
   const deliveredTo = async () => (await grace.request('conversations', {})).find((c) => c.id === direct.id)?.deliveredTo?.heidi;
 
   await heidi1.request('setPresence', { show: 'invisible' });
