@@ -91,9 +91,14 @@ const nodeOnly = {
  * defines `Symbol.metadata` when the browser has none. The script-tag bundle may add no global but
  * `window.Perch` and patch no built-in, so there the arrays go, the map is module-local, and
  * `Symbol.metadata` is left alone (our elements declare `static properties`; no decorator
- * metadata is ever read). Checked by the strict-CSP end-to-end test.
+ * metadata is ever read). Its Trusted Types policy is renamed, see below. Checked by the strict-CSP
+ * end-to-end tests.
  */
 const LIT_GLOBALS = [
+  // Lit's Trusted Types policy is named "lit-html". A page using Lit itself has one by that name
+  // too, and under `trusted-types` without 'allow-duplicates' the second to ask would throw: ours
+  // (Perch never starts) or the page's (Perch breaks the page). Ours is "perch-html".
+  [/createPolicy\("lit-html",/g, 'createPolicy("perch-html",'],
   [/\(\w+\.(?:litHtmlVersions|reactiveElementVersions|litElementVersions)\?\?=\[\]\)\.push\("[^"]*"\)/g, 'void 0'],
   [/Symbol\.metadata\?\?=Symbol\("metadata"\),/g, ''],
   [/\w+\.litPropertyMetadata\?\?=new WeakMap/g, 'void 0'],
@@ -175,7 +180,7 @@ const perchJs = bundleConfig({
   extraPlugins: [litWithoutGlobals],
 });
 // A second copy of perch.js (the same or another version) must stop before any of its modules
-// run: its Lit would otherwise ask Trusted Types for a second "lit-html" policy, which a strict
+// run: its Lit would otherwise ask Trusted Types for a second "perch-html" policy, which a strict
 // CSP refuses with an exception. The first lines of the IIFE check and return.
 perchJs.output.intro =
   'if(typeof window.Perch=="function"&&window.Perch.version){' +

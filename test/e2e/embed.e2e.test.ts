@@ -56,13 +56,33 @@ const twice = readFileSync(join(root, 'examples/script-tag/index.html'), 'utf8')
   '<script src="/perch.js" data-theme="auto" async></script>\n    <script src="/perch.js?copy=2" defer></script>',
 );
 
+/**
+ * The script-tag page on a site that uses Lit itself (page-lit.js stands in for it: it creates
+ * Lit's "lit-html" Trusted Types policy), before or after perch.js, under a policy that lists each
+ * name once and has no 'allow-duplicates'.
+ */
+const example = readFileSync(join(root, 'examples/script-tag/index.html'), 'utf8');
+const pageLit = "// The page's own Lit, as far as Trusted Types can tell.\nwindow.pageLitPolicy = trustedTypes.createPolicy('lit-html', { createHTML: (s) => s }).name;\n";
+const withPageLit = (first: boolean) => {
+  const perch = '<script src="/perch.js" data-theme="auto"></script>';
+  const own = '<script src="/script-tag/page-lit.js"></script>';
+  const page = example.replace('trusted-types perch perch-html', 'trusted-types lit-html perch perch-html');
+  return page.replace('<script src="/perch.js" data-theme="auto" async></script>', first ? own + perch : perch + own);
+};
+
 /** A stranger's page that loads perch.js as a module, where it cannot see its own tag. */
 const asModule = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Module</title><link rel="icon" href="/favicon.svg">
   <script type="module" src="/perch.js" data-token-url="/demo/token?user=kim"></script></head>
   <body><perch-feed></perch-feed></body></html>`;
 
 describe('script-tag embed against a real server', { timeout: 180_000 }, () => {
-  const server = new ServerProcess({ 'script-tag/twice.html': twice, 'script-tag/module.html': asModule });
+  const server = new ServerProcess({
+    'script-tag/twice.html': twice,
+    'script-tag/module.html': asModule,
+    'script-tag/page-lit.js': pageLit,
+    'script-tag/lit-first.html': withPageLit(true),
+    'script-tag/lit-after.html': withPageLit(false),
+  });
   let browser: Browser;
   const contexts: BrowserContext[] = [];
 
@@ -297,6 +317,21 @@ describe('script-tag embed against a real server', { timeout: 180_000 }, () => {
     assert.deepEqual(seen.warnings.filter((w) => w.startsWith('Perch:')), ['Perch: load perch.js with a classic <script>, not type="module", or it cannot read its data-* settings.']);
     assert.deepEqual(seen.errors, []);
   });
+
+  for (const [name, path] of [['before', 'lit-first'], ['after', 'lit-after']]) {
+    it(`on a page with its own Lit (loaded ${name} perch.js) under Trusted Types, both keep their policy`, async () => {
+      assert.ok(example.includes('trusted-types perch perch-html'), 'the example lists Perch\'s policies');
+      assert.ok(withPageLit(true).includes('page-lit.js'), 'the fixture loads the page\'s Lit');
+      const context = await browser.createBrowserContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      const seen = watch(page);
+      await openAs(page, server, `/script-tag/${path}.html`, 'julia');
+      assert.equal(await page.evaluate(() => (window as unknown as { pageLitPolicy?: string }).pageLitPolicy), 'lit-html', 'the page\'s Lit has its policy');
+      await until(async () => (await deepTexts(page, 'perch-buddy-list', '[part~=person]')).length > 0, 'Perch renders');
+      assert.deepEqual(seen.errors, [], 'no exception, no CSP violation');
+    });
+  }
 
   it('loading perch.js twice under the strict CSP warns once and changes nothing', async () => {
     assert.ok(twice.includes('/perch.js?copy=2'), 'the fixture loads the script twice');
