@@ -12,14 +12,18 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Budgets are for the brotli-compressed, minified bundle. Add later packages here. */
 export const BUDGETS = [
   { name: '@perch/core', input: 'packages/core/src/index.ts', budget: 8 * 1024 },
-  // Issue target: 20 KiB, not reached. Measured 22.21 KiB (22,739 B): Lit and core are ~13.5 of
+  // Issue target: 20 KiB, not reached. Measured 22.28 KiB (22,812 B): Lit and core are ~13.5 of
   // it, the components with @lit/localize the rest. This budget is a ratchet against growth; it
   // went 22 → 22.25 KiB for the keyboard-focus, own-presence and core tab/cache fixes (~260 B),
   // then 22.25 → 22.5 KiB for buddy-list type-ahead, the status box's over-limit announcement,
   // the feed's "Replying to …" line and Retry focus, and cached Intl formatters (~260 B), and back
   // to 22.25 KiB after −254 B (Lit templates and style sheets without their line breaks, shared
-  // names) that also paid for the core's commands waiting for a connection (+58 B here).
-  { name: '@perch/elements + Lit + core', input: 'scripts/size-entries/elements-with-core.ts', budget: 22.25 * 1024 },
+  // names) that also paid for the core's commands waiting for a connection (+58 B here). Back to
+  // 22.5 KiB for user-facing fixes found by a QA pass: a draft or an edit no longer goes to the
+  // next conversation shown, a long incoming message no longer squeezes the log to 0 px, visible
+  // focus on links in your own bubble, mark-read when the tab comes back, phone links without
+  // "(0)" and extensions, long emails wrapped, and the core's nothing-lost fixes (22,812 B).
+  { name: '@perch/elements + Lit + core', input: 'scripts/size-entries/elements-with-core.ts', budget: 22.5 * 1024 },
   // The script-tag bundle, exactly as built to packages/embed/dist/perch.js (issue 5: 30 KiB).
   { name: '@perch/embed perch.js (IIFE)', input: 'packages/embed/src/perch.ts', budget: 30 * 1024, format: 'iife', extraPlugins: [litWithoutGlobals] },
 ];

@@ -145,26 +145,26 @@ export class PerchBuddyList extends PerchElement {
     }
     const search = msg('Search people');
     const label = (this.#label = this.mode === 'directory' ? msg('Directory') : msg('Contacts'));
-    return html`<div class="f">${banner(this.#status.value)}
-      <input type="search" part="search" aria-label=${search} placeholder=${search} .value=${this.#query}
-        @input=${this.#input} @keydown=${this.#searchKey}>
-      <div class="v" part="list">
-        <div role="tree" aria-label=${label} @keydown=${this.#key} @click=${this.#activate} @contextmenu=${this.#context}>
-          ${visible.map((row, i) => {
-            const count = unread.get(row.user?.id) ?? 0;
-            const tab = v.tabIndex(v.start + i);
-            return row.user
-              ? html`<div class="row r" role="treeitem" part="person" aria-level="2" aria-posinset=${row.pos} aria-setsize=${row.size}
-                  aria-keyshortcuts="Shift+F10" tabindex=${tab}>
-                  <span class="name u">${row.user.name}</span>${count ? html`<span class="badge" part="badge"><span aria-hidden="true">${count}</span><span class="sr">${msg(str`${count} unread`)}</span></span>` : ''}
-                  <span class="row mu">${presenceLine(row.presence!)}</span></div>`
-              : html`<div class="row r" role="treeitem" part="group" aria-level="1" aria-expanded=${this.#open(row.group)}
-                  aria-posinset=${row.pos} aria-setsize=${row.size} tabindex=${tab}>
-                  <span class="name u">${row.group || label}</span><span class="mu">${row.online}/${row.count}</span></div>`;
-          })}
-        </div>
-      </div>
-      ${rows.length ? '' : html`<p class="empty mu">${this.#query ? msg('No one matches your search.') : msg('No one here yet.')}</p>`}</div>`;
+    // The templates break lines only inside `${}`: whitespace between tags would be bytes shipped.
+    return html`<div class="f">${banner(this.#status.value)}<input type="search" part="search" aria-label=${search} placeholder=${search} .value=${
+      this.#query
+    } @input=${this.#input} @keydown=${this.#searchKey}><div class="v" part="list"><div role="tree" aria-label=${label} @keydown=${this.#key} @click=${
+      this.#activate
+    } @contextmenu=${this.#context}>${visible.map((row, i) => {
+      const count = unread.get(row.user?.id) ?? 0;
+      const tab = v.tabIndex(v.start + i);
+      return row.user
+        ? html`<div class="row r" role="treeitem" part="person" aria-level="2" aria-posinset=${row.pos} aria-setsize=${
+            row.size
+          } aria-keyshortcuts="Shift+F10" tabindex=${tab}><span class="name u">${row.user.name}</span>${
+            count ? html`<span class="badge" part="badge"><span aria-hidden="true">${count}</span><span class="sr">${msg(str`${count} unread`)}</span></span>` : ''
+          }<span class="row mu">${presenceLine(row.presence!)}</span></div>`
+        : html`<div class="row r" role="treeitem" part="group" aria-level="1" aria-expanded=${this.#open(row.group)} aria-posinset=${
+            row.pos
+          } aria-setsize=${row.size} tabindex=${tab}><span class="name u">${row.group || label}</span><span class="mu">${row.online}/${row.count}</span></div>`;
+    })}</div></div>${
+      rows.length ? '' : html`<p class="empty mu">${this.#query ? msg('No one matches your search.') : msg('No one here yet.')}</p>`
+    }</div>`;
   }
 
   /** Whether a group shows its people (always, while searching). */

@@ -192,6 +192,59 @@ describe('<perch-chat-pane>', () => {
     await until(() => bubbles(element).includes('Message deleted'), 'deleted');
   });
 
+  it('never sends a draft or an edit to another conversation shown in the same pane', async () => {
+    const { id, alice } = await scene();
+    alice.send(id, 'tpyo');
+    const carol = await alice.openDirect('carol');
+    const element = await pane(alice, { conversation: id });
+    composer(element).focus();
+    await type('half written for bob');
+    element.setAttribute('conversation', carol.id);
+    await until(() => $(element, '[role=log]').getAttribute('aria-label') === 'Messages with Carol Danvers', 'carol’s chat');
+    expect(composer(element).value, 'bob’s draft is not offered to carol').to.equal('');
+    element.setAttribute('conversation', id);
+    await until(() => $$(element, '.act').length === 2, 'back to bob’s chat');
+    $$(element, '.act')[0]!.click();
+    await element.updateComplete;
+    expect(composer(element).getAttribute('aria-label')).to.equal('Edit your message');
+    element.setAttribute('conversation', carol.id);
+    await until(() => $(element, '[role=log]').getAttribute('aria-label') === 'Messages with Carol Danvers', 'carol’s chat again');
+    expect([composer(element).value, composer(element).getAttribute('aria-label')], 'no edit of bob’s message here').to.deep.equal(['', 'Message']);
+    composer(element).focus();
+    await type('for carol');
+    await press('Enter');
+    await until(() => alice.messages(carol.id).get().some((m) => m.text === 'for carol'), 'sent to carol');
+    expect(alice.messages(carol.id).get().map((m) => m.text)).to.deep.equal(['for carol']);
+  });
+
+  it('keeps the log in view when a long message from someone else is announced', async () => {
+    const { id, alice, bob } = await scene();
+    const element = await pane(alice, { conversation: id });
+    const height = scroller(element).clientHeight;
+    expect(height).to.be.greaterThan(100);
+    bob.send(id, `${'a long story '.repeat(300)}https://example.com/${'x'.repeat(500)}`);
+    await until(() => $(element, '[role=status].info').textContent!.startsWith('Bob Builder: a long story'), 'announced');
+    await element.updateComplete;
+    expect(scroller(element).clientHeight, 'the log keeps its height').to.equal(height);
+  });
+
+  it('marks messages read when the page comes back into view', async () => {
+    const { id, alice } = await scene();
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    try {
+      const element = await pane(alice, { conversation: id });
+      for (let i = 0; i < 3; i++) {
+        await frame();
+        await element.updateComplete;
+      }
+      expect(alice.conversations.get()[0]!.unread, 'not read while the page is hidden').to.equal(2);
+    } finally {
+      delete (document as { visibilityState?: unknown }).visibilityState;
+    }
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+    await until(() => alice.conversations.get()[0]!.unread === 0, 'marked read once visible');
+  });
+
   it('marks messages read once scrolled to them, and shows the unread divider', async () => {
     const { id, alice } = await scene();
     expect(alice.conversations.get()[0]!.unread).to.equal(2);
@@ -281,6 +334,22 @@ describe('<perch-chat-pane>', () => {
     hub.setOffline(true);
     await until(() => /Reconnecting|Connecting/.test($(element, '[part=banner]').textContent!), 'the banner');
     await expectAccessible(element);
+  });
+
+  it('shows the focus ring of a link in your own bubble, on the accent colour', async () => {
+    const { id, alice } = await scene();
+    alice.send(id, 'see https://example.com/x');
+    for (const theme of ['light', 'dark']) {
+      const element = await pane(alice, { conversation: id, theme });
+      await until(() => element.shadowRoot!.querySelector('.me a'), 'the link');
+      const link = $(element, '.me a');
+      link.focus();
+      await press('Shift+Tab', 'Tab');
+      expect(focused() === link, 'the link has the focus').to.equal(true);
+      const ring = getComputedStyle(link).outlineColor;
+      expect(ring, `${theme}: the ring differs from the bubble`).to.not.equal(getComputedStyle(link.closest('.b')!).backgroundColor);
+      expect(ring, `${theme}: the ring is the bubble's text colour`).to.equal(getComputedStyle(link.closest('.b')!).color);
+    }
   });
 
   it('renders hostile messages and names as text, links safely, mentions by template', async () => {

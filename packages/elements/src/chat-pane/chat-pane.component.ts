@@ -68,6 +68,8 @@ export class PerchChatPane extends PerchElement {
   #error = '';
   #heard = '';
   #heardId = '';
+  /** The conversation the composer's text (a draft, or an edit) was written for. */
+  #shown: Id | undefined;
 
   constructor() {
     super();
@@ -85,6 +87,15 @@ export class PerchChatPane extends PerchElement {
     if (!this.#id && client && other && this.#status.value?.state === 'online' && this.#opening !== other) {
       this.#opening = other;
       client.openDirect(other).catch(() => (this.#opening = ''));
+    }
+    // Another conversation: the text in the composer (a draft, or an edit) was for the one before,
+    // and must not be sent to this one.
+    if (this.#id !== this.#shown) {
+      if (this.#shown) {
+        this.#editing = undefined;
+        this.#field.value = '';
+      }
+      this.#shown = this.#id;
     }
     const conversation = this.#conversation();
     if (conversation && this.#readAt?.[0] !== conversation.id) {
@@ -118,18 +129,16 @@ export class PerchChatPane extends PerchElement {
     const typers = (this.#typing.value ?? []).filter((id) => id !== me).map((id) => this.#name(client, id));
     const list = formatter(Intl.ListFormat, {}).format(typers);
     const items = messages.slice(v.start, v.end).map((message, i) => this.#message(message, messages[v.start + i - 1], me, firstUnread));
-    return html`<div class="f">${banner(this.#status.value)}
-      <p class="mu info" role="status">${this.#loading ? msg('Loading earlier messages…') : this.#heard}</p>
-      <div class="v">
-        <div role="log" aria-live="off" tabindex="0" aria-label=${msg(str`Messages with ${title}`)}>${items}</div>
-      </div>
-      <p class="mu info" part="typing">${typers.length ? (typers.length > 1 ? msg(str`${list} are typing…`) : msg(str`${list} is typing…`)) : ''}</p>
-      <p class="err info" role="alert">${this.#error}</p>
-      <form @submit=${this.#send}>
-        <textarea rows="2" part="composer" aria-label=${this.#editing ? msg('Edit your message') : msg('Message')} placeholder=${msg('Write a message')}
-          @keydown=${this.#key} @input=${this.#input} @blur=${this.#typingOff}></textarea>
-        <button class="primary" part="send-button" ?disabled=${!this.#id}>${this.#editing ? msg('Save') : msg('Send')}</button>
-      </form></div>`;
+    // The templates break lines only inside `${}`: whitespace between tags would be bytes shipped.
+    return html`<div class="f">${banner(this.#status.value)}<p class="mu info h" role="status">${
+      this.#loading ? msg('Loading earlier messages…') : this.#heard
+    }</p><div class="v"><div role="log" aria-live="off" tabindex="0" aria-label=${msg(str`Messages with ${title}`)}>${items}</div></div><p class="mu info" part="typing">${
+      typers.length ? (typers.length > 1 ? msg(str`${list} are typing…`) : msg(str`${list} is typing…`)) : ''
+    }</p><p class="err info" role="alert">${this.#error}</p><form @submit=${this.#send}><textarea rows="2" part="composer" aria-label=${
+      this.#editing ? msg('Edit your message') : msg('Message')
+    } placeholder=${msg('Write a message')} @keydown=${this.#key} @input=${this.#input} @blur=${this.#typingOff}></textarea><button class="primary" part="send-button" ?disabled=${
+      !this.#id
+    }>${this.#editing ? msg('Save') : msg('Send')}</button></form></div>`;
   }
 
   /** One item of the log: separators, name line, text (links made safely), and your message's state and actions. */
@@ -141,24 +150,25 @@ export class PerchChatPane extends PerchElement {
     const newDay = !previous || day(time) !== day(before!);
     // Follows a message of the same sender within minutes: no name line.
     const grouped = !newDay && previous!.senderId === message.senderId && time - before! < GROUP_GAP && message !== firstUnread;
-    return html`<div class="m ${mine ? 'me' : ''} ${grouped ? 'g' : ''}" part="message" data-state=${message.state}>
-      ${newDay ? html`<p class="sep mu">${dayLabel(time)}</p>` : ''}
-      ${message === firstUnread ? html`<p class="sep new" part="unread-divider">${msg('New messages')}</p>` : ''}
-      ${grouped ? '' : html`<p class="who mu"><strong class="u">${mine ? msg('You') : this.#name(client, message.senderId)}</strong> ${timeEl(time)}</p>`}
-      <p class="b u" part="bubble" dir="auto">${
-        message.deleted ? html`<em class="mu">${msg('Message deleted')}</em>` : linkify(message.text, { mention: this.mentionHref, tag: this.tagHref })
-      }${message.editedAt && !message.deleted ? html` <span class="mu">${msg('(edited)')}</span>` : ''}</p>
-      ${mine
+    return html`<div class="m ${mine ? 'me' : ''} ${grouped ? 'g' : ''}" part="message" data-state=${message.state}>${
+      newDay ? html`<p class="sep mu">${dayLabel(time)}</p>` : ''
+    }${message === firstUnread ? html`<p class="sep new" part="unread-divider">${msg('New messages')}</p>` : ''}${
+      grouped ? '' : html`<p class="who mu"><strong class="u">${mine ? msg('You') : this.#name(client, message.senderId)}</strong> ${timeEl(time)}</p>`
+    }<p class="b u" part="bubble" dir="auto">${
+      message.deleted ? html`<em class="mu">${msg('Message deleted')}</em>` : linkify(message.text, { mention: this.mentionHref, tag: this.tagHref })
+    }${message.editedAt && !message.deleted ? html` <span class="mu">${msg('(edited)')}</span>` : ''}</p>${
+      mine
         ? html`<p class="st mu" part="state">${stateLabel(message.state)}${
             message.state === 'failed'
               ? html` <button @click=${() => client?.retry(message.clientId)}>${msg('Retry')}</button>`
               : message.id && !message.deleted
-                ? html` <button class="act" @click=${() => this.#edit(message)}>${msg('Edit')}</button>
-                    <button class="act" @click=${() => this.#run(client!.delete(message.conversationId, message.id!))}>${msg('Delete')}</button>`
+                ? html` <button class="act" @click=${() => this.#edit(message)}>${msg('Edit')}</button> <button class="act" @click=${
+                    () => this.#run(client!.delete(message.conversationId, message.id!))
+                  }>${msg('Delete')}</button>`
                 : ''
           }</p>`
-        : ''}
-    </div>`;
+        : ''
+    }</div>`;
   }
 
   protected override updated(): void {
@@ -233,10 +243,11 @@ export class PerchChatPane extends PerchElement {
     }
   }
 
+
   #edit(message: Message): void {
+    const field = this.#field;
     this.#editing = message;
     this.requestUpdate();
-    const field = this.#field;
     field.value = message.text;
     field.focus();
   }

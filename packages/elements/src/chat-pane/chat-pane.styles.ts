@@ -13,7 +13,7 @@ export const styles = unsafeCSS(`\
 .new{color:var(--_er);border-block-start:1px solid;font-size:.85em}\
 .b{background:var(--_sf);border-radius:var(--_r);padding:4px 10px;max-inline-size:85%;white-space:pre-wrap!important}\
 .me .b{background:var(--_ac);color:var(--_af)}\
-.me .b a{color:inherit}\
+.me .b a{color:inherit;outline-color:currentColor}\
 .m[data-state=failed] .b{outline:1px solid var(--_er)}\
 .act{opacity:0;font-size:.85em;padding:0 6px}\
 .m:hover .act,.act:focus{opacity:1}\
@@ -22,4 +22,5 @@ export const styles = unsafeCSS(`\
 form{display:flex;gap:var(--_s);padding:var(--_s);border-block-start:1px solid var(--_bd);align-items:end}\
 textarea{flex:1;resize:none}\
 .info{padding-inline:var(--_s);min-block-size:1.45em}\
+.h{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}\
 `);

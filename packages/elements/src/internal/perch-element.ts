@@ -1,8 +1,11 @@
-import { LOCALE_STATUS_EVENT, type LocaleStatusEventDetail } from './localize.js';
+import { LOCALE_STATUS_EVENT } from './localize.js';
 import { LitElement, type CSSResultGroup, type PropertyDeclarations } from 'lit';
 import type { PerchClient } from '@perch/core';
 import { clientRequest, type ClientCallback } from '../context.js';
 import { base } from './styles.js';
+
+/** The window events that re-render every component (see `#refresh`). */
+const EVENTS = [LOCALE_STATUS_EVENT, 'visibilitychange'];
 
 /**
  * The base of every Perch component: Shadow DOM (LitElement's default), the shared reset and
@@ -44,25 +47,25 @@ export class PerchElement extends LitElement {
   };
 
   /**
-   * Re-renders once another language is loaded (`setPerchLocale`): what `updateWhenLocaleChanges()`
-   * of @lit/localize does, without its controller class.
+   * Re-renders when another language is being loaded or is ready (`setPerchLocale`): what
+   * `updateWhenLocaleChanges()` of @lit/localize does, without its controller class. Also when the
+   * page is shown or hidden (`visibilitychange`): the chat pane marks read only what a reader can
+   * see, and times may be stale after a background tab's throttled timers.
    */
-  readonly #relocalize = (event: CustomEvent<LocaleStatusEventDetail>): void => {
-    if (event.detail.status === 'ready') this.requestUpdate();
-  };
+  readonly #refresh = (): void => this.requestUpdate();
 
   override connectedCallback(): void {
     // Ask for the client before the controllers connect, so that they already see it; re-render
     // even when no provider answers (moved out of one: no client any more).
     this.dispatchEvent(clientRequest(this, this.#provide));
-    window.addEventListener(LOCALE_STATUS_EVENT, this.#relocalize);
+    for (const type of EVENTS) window.addEventListener(type, this.#refresh);
     super.connectedCallback();
     this.requestUpdate();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    window.removeEventListener(LOCALE_STATUS_EVENT, this.#relocalize);
+    for (const type of EVENTS) window.removeEventListener(type, this.#refresh);
     this.#unsubscribe?.();
     this.#unsubscribe = this.#provided = undefined;
   }

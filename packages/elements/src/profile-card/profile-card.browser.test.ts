@@ -118,6 +118,28 @@ describe('<perch-profile-card>', () => {
     expect($(element, '[role=alert]').textContent).to.equal('You are offline. Try again once connected.');
   });
 
+  it('calls the number as dialled: without "(0)" and without the extension', async () => {
+    const hub = seededHub();
+    hub.addUser({ id: 'bob', name: 'Bob Builder', phone: '+44 (0)20 7946 0958 ext. 123' });
+    hub.addUser({ id: 'carol', name: 'Carol Danvers', phone: 'Tel. +1 555 010 9999 x 12' });
+    const alice = await connected(hub);
+    // "(0)" is dialled only from inside the country; an extension appended would make another number.
+    for (const [id, href] of [['bob', 'tel:+442079460958'], ['carol', 'tel:+15550109999']]) {
+      const element = await card(alice, id);
+      await until(() => element.shadowRoot!.querySelector('a'), 'the phone link');
+      expect($(element, 'a').getAttribute('href')).to.equal(href);
+    }
+    expect(shadowText(await card(alice))).to.contain('+44 (0)20 7946 0958 ext. 123');
+  });
+
+  it('keeps a long email address inside the card', async () => {
+    const hub = seededHub();
+    hub.addUser({ id: 'bob', name: 'Bob Builder', email: 'firstname.middlename.lastname@subsidiary.department.examplecorporation.com' });
+    const alice = await connected(hub);
+    const element = await card(alice);
+    expect($(element, 'a').getBoundingClientRect().right).to.be.at.most(element.getBoundingClientRect().right);
+  });
+
   it('has no axe violations, and hides the Message button on your own card', async () => {
     const alice = await connected(seededHub());
     const element = await card(alice);

@@ -49,21 +49,20 @@ export class PerchProfileCard extends PerchElement {
     // A user was found, so there are a client and an id.
     const presence = rosterEntry(client!, id!)?.presence;
     const time = user.timeZone && formatTime(Date.now(), { timeStyle: 'short', timeZone: user.timeZone });
+    // A phone link dials the number without the "(0)" dialled only from inside the country ("+44 (0)20 …"),
+    // and without an extension ("x 12", "ext. 12"), which is dialled once connected (appended, it
+    // would make another number).
     const fact = (label: string, value: unknown) => (value ? html`<p><span class="mu">${label}</span> ${value}</p>` : '');
-    return html`<div class="row top">
-        ${avatar(user, user.name)}
-        <div>
-          <strong class="u" part="name">${user.name}</strong>
-          <p class="mu u">${[user.title, user.department].filter(Boolean).join(' · ')}</p>
-          ${presence ? html`<p class="row">${presenceLine(presence)}</p>` : ''}
-        </div>
-      </div>
-      ${fact(msg('Local time'), time && html`<time class="local">${time}</time>`)}
-      ${fact(msg('Email'), user.email && link(`mailto:${user.email}`, user.email))}
-      ${fact(msg('Phone'), user.phone && link(`tel:${user.phone.replace(/[^\d+*]/g, '')}`, user.phone, /^tel:$/))}
-      ${fact(msg('Location'), user.location && html`<span class="u">${user.location}</span>`)}
-      ${client!.user.get()?.id === id ? '' : html`<button class="primary" part="message-button" @click=${this.#open}>${msg('Message')}</button>`}
-      <p class="err" part="error" role="alert">${this.#error}</p>`;
+    // The templates break lines only inside `${}`: whitespace between tags would be bytes shipped.
+    return html`<div class="row top">${avatar(user, user.name)}<div><strong class="u" part="name">${user.name}</strong><p class="mu u">${
+      [user.title, user.department].filter(Boolean).join(' · ')
+    }</p>${presence ? html`<p class="row">${presenceLine(presence)}</p>` : ''}</div></div>${
+      fact(msg('Local time'), time && html`<time class="local">${time}</time>`)
+    }${fact(msg('Email'), user.email && link(`mailto:${user.email}`, user.email))}${
+      fact(msg('Phone'), user.phone && link(`tel:${user.phone.replace(/\(0\)|(?<=\d)\D*[a-z].*|[^\d+*]/gi, '')}`, user.phone, /^tel:$/))
+    }${fact(msg('Location'), user.location && html`<span class="u">${user.location}</span>`)}${
+      client!.user.get()?.id === id ? '' : html`<button class="primary" part="message-button" @click=${this.#open}>${msg('Message')}</button>`
+    }<p class="err" part="error" role="alert">${this.#error}</p>`;
   }
 
   async #open(): Promise<void> {

@@ -7,7 +7,7 @@ export const styles = unsafeCSS(`\
 .top{align-items:start}\
 .av{inline-size:4em;block-size:4em;font-size:1.25em}\
 strong{display:block;font-size:1.15em}\
-p{margin-block-start:4px}\
+p{margin-block-start:4px;overflow-wrap:anywhere}\
 .row{flex-wrap:wrap;gap:4px var(--_s)}\
 button{margin-block-start:var(--_s)}\
 `);

@@ -80,33 +80,28 @@ export class PerchStatusBox extends PerchElement {
     const offline = this.#status.value?.state !== 'online';
     const own = this.#roster.value && this.perch?.presence(this.#user.value?.id ?? '');
     const personal = msg('Personal message');
-    return html`<label class="sr" for="text">${msg('Your status update')}</label>
-      <textarea id="text" part="textarea" placeholder=${msg('What’s happening?')} aria-describedby="count" aria-invalid=${over} aria-errormessage="over" .value=${this.#text}
-        @input=${this.#input} @keydown=${this.#key}></textarea>
-      <div class="row">
-        <span id="count" class="grow mu" part="counter" ?data-over=${over}>
-          <span aria-hidden="true">${count}/${this.limit}</span>
-          <span class="sr">${msg(str`${count} of ${this.limit} characters`)}</span>
-        </span>
-        <span id="over" class="sr" aria-live="polite">${over ? msg('Over the character limit.') : msg('Within the character limit.')}</span>
-        <button class="primary" part="post-button" ?disabled=${over || !this.#text.trim()} @click=${this.#send}>${msg('Post')}</button>
-      </div>
-      <p class="mu" part="state" role="status">${
-        !last
-          ? this.#error
-          : last.state === 'failed'
-            ? html`<span class="err">${msg('Not posted.')}</span> <button @click=${() => this.#retry(last)}>${msg('Retry')}</button>`
-            : last.state === 'sent'
-              ? msg('Posted.')
-              : offline
-                ? msg('Queued. It will be posted when you are back online.')
-                : msg('Posting…')
-      }</p>
-      <div class="row" part="presence">
-        <label for="show">${msg('Show me as')}</label>
-        <select id="show" @change=${this.#presence}>${SHOWS.map((show) => html`<option value=${show} .selected=${show === (own?.show ?? 'online')}>${showLabel(show)}</option>`)}</select>
-        <input id="message" maxlength="280" aria-label=${personal} placeholder=${personal} .value=${own?.status ?? ''} @change=${this.#presence}>
-      </div>`;
+    // The templates break lines only inside `${}`: whitespace between tags would be bytes shipped.
+    return html`<label class="sr" for="text">${msg('Your status update')}</label><textarea id="text" part="textarea" placeholder=${
+      msg('What’s happening?')
+    } aria-describedby="count" aria-invalid=${over} aria-errormessage="over" .value=${this.#text} @input=${this.#input} @keydown=${
+      this.#key
+    }></textarea><div class="row"><span id="count" class="grow mu" part="counter" ?data-over=${over}><span aria-hidden="true">${count}/${
+      this.limit
+    }</span><span class="sr">${msg(str`${count} of ${this.limit} characters`)}</span></span><span id="over" class="sr" aria-live="polite">${
+      over ? msg('Over the character limit.') : msg('Within the character limit.')
+    }</span><button class="primary" part="post-button" ?disabled=${over || !this.#text.trim()} @click=${this.#send}>${msg('Post')}</button></div><p class="mu" part="state" role="status">${
+      !last
+        ? this.#error
+        : last.state === 'failed'
+          ? html`<span class="err">${msg('Not posted.')}</span> <button @click=${() => this.#retry(last)}>${msg('Retry')}</button>`
+          : last.state === 'sent'
+            ? msg('Posted.')
+            : offline
+              ? msg('Queued. It will be posted when you are back online.')
+              : msg('Posting…')
+    }</p><div class="row" part="presence"><label for="show">${msg('Show me as')}</label><select id="show" @change=${this.#presence}>${
+      SHOWS.map((show) => html`<option value=${show} .selected=${show === (own?.show ?? 'online')}>${showLabel(show)}</option>`)
+    }</select><input id="message" maxlength="280" aria-label=${personal} placeholder=${personal} .value=${own?.status ?? ''} @change=${this.#presence}></div>`;
   }
 
   #input(event: Event): void {
@@ -140,6 +135,12 @@ export class PerchStatusBox extends PerchElement {
   /** Retries a failed post; the button goes away with the failure, so the focus goes back to the field. */
   #retry(post: Post): void {
     this.perch?.retry(post.clientId);
+    this.#refocus();
+  }
+
+  /** Re-renders and puts the focus in the field: Retry, gone once it worked, would drop it to the page. */
+  #refocus(): void {
+    this.requestUpdate();
     this.renderRoot.querySelector('textarea')!.focus();
   }
 
