@@ -121,9 +121,9 @@ describe('<perch-chat-pane>', () => {
     const { id, alice, bob } = await scene();
     const element = await pane(alice, { conversation: id });
     await bob.setTyping(id, true);
-    await until(() => $(element, '[part=typing]').textContent === 'Bob Builder is typing…', 'typing shown');
+    await until(() => $(element, '[part=typing]').textContent === '\u2068Bob Builder\u2069 is typing…', 'typing shown');
     bob.send(id, 'one more thing');
-    await until(() => $(element, '[role=status].info').textContent === 'Bob Builder: one more thing', 'announced');
+    await until(() => $(element, '[role=status].info').textContent === '\u2068Bob Builder\u2069: one more thing', 'announced');
 
     // Another conversation in the same pane: the old announcement goes, and its last message is no news.
     const carolChat = await alice.openDirect('carol');
@@ -137,6 +137,25 @@ describe('<perch-chat-pane>', () => {
     expect($(element, '[role=status].info').textContent, 'switching back announces nothing').to.equal('');
   });
 
+  it('isolates names in the typing and announcement lines, so a U+202E in one reverses nothing after it', async () => {
+    const hub = seededHub();
+    hub.addUser({ id: 'bob', name: '\u202Eevil' });
+    hub.addUser({ id: 'carol', name: 'Carol \u202Eevil' });
+    const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((user) => connected(hub, user)));
+    const { id } = await alice!.createGroup('Trio', ['bob', 'carol']);
+    alice!.send(id, 'hi both');
+    const element = await pane(alice!, { conversation: id });
+    await until(() => bubbles(element).includes('hi both'), 'the first message');
+    await until(() => bob!.conversations.get().length && carol!.conversations.get().length, 'bob and carol are in the group');
+    await bob!.setTyping(id, true);
+    await carol!.setTyping(id, true);
+    await until(() => $(element, '[part=typing]').textContent!.endsWith('typing…'), 'typing shown');
+    expect($(element, '[part=typing]').textContent).to.equal('\u2068\u202Eevil\u2069 and \u2068Carol \u202Eevil\u2069 are typing…');
+    bob!.send(id, 'hello');
+    await until(() => $(element, '[role=status].info').textContent!.endsWith('hello'), 'announced');
+    expect($(element, '[role=status].info').textContent).to.equal('\u2068\u202Eevil\u2069: hello');
+  });
+
   it('shows a failed message with Retry, which sends it', async () => {
     const { hub, id, alice } = await scene();
     hub.rejectMessages(() => 'forbidden');
@@ -148,7 +167,7 @@ describe('<perch-chat-pane>', () => {
     retry.focus();
     await press('Enter');
     await until(() => /^(Sent|Delivered|Read)/.test(states(element).at(-1)!), 'sent after retry');
-    expect(focused()?.getAttribute('role'), 'the focus stays in the log, not lost with the button').to.equal('log');
+    expect(focused()?.querySelector('[part=bubble]')?.textContent, 'the focus stays on the message, not lost with the button').to.equal('will fail');
   });
 
   it('keeps the focus on the same message’s button while new messages move the rendered window', async () => {
@@ -168,6 +187,33 @@ describe('<perch-chat-pane>', () => {
     await press('Enter');
     await until(() => alice.messages(id).get().some((m) => m.deleted), 'a message deleted');
     expect(alice.messages(id).get().filter((m) => m.deleted).map((m) => m.clientId)).to.deep.equal([target]);
+  });
+
+  it('takes one Tab from the log to the composer; ↑/↓ move between messages, and Tab enters the focused one’s Edit and Delete', async () => {
+    const { id, alice } = await scene();
+    for (let i = 0; i < 5; i++) alice.send(id, `mine ${i}`);
+    const element = await pane(alice, { conversation: id });
+    await until(() => $$(element, '.act').length === 10, 'Edit and Delete on each of mine');
+    const log = $(element, '[role=log]');
+    log.focus();
+    await press('Tab');
+    expect(focused() === composer(element), 'past the log in one press').to.equal(true);
+    await press('Shift+Tab');
+    expect(focused() === log).to.equal(true);
+    const owner = () => focused()?.closest('[part=message]')?.querySelector('[part=bubble]')!.textContent;
+    await press('ArrowUp');
+    expect(owner(), 'the newest message').to.equal('mine 4');
+    await press('ArrowUp', 'ArrowUp', 'ArrowDown');
+    expect([focused()?.getAttribute('part'), owner()]).to.deep.equal(['message', 'mine 3']);
+    await press('Tab');
+    expect([focused()?.textContent, owner()]).to.deep.equal(['Edit', 'mine 3']);
+    await press('Tab');
+    expect([focused()?.textContent, owner()]).to.deep.equal(['Delete', 'mine 3']);
+    await press('Tab');
+    expect(focused() === composer(element)).to.equal(true);
+    await press('Shift+Tab', 'Shift+Tab', 'Enter');
+    expect([composer(element).value, composer(element).getAttribute('aria-label')]).to.deep.equal(['mine 3', 'Edit your message']);
+    await expectAccessible(element);
   });
 
   it('edits and deletes your messages; ↑ edits the last, Escape cancels', async () => {
@@ -190,6 +236,27 @@ describe('<perch-chat-pane>', () => {
     await until(() => bob.messages(id).get().some((m) => m.text === 'typo'), 'bob sees the edit');
     $$(element, '.act')[1]!.click();
     await until(() => bubbles(element).includes('Message deleted'), 'deleted');
+  });
+
+  it('keeps the draft while you edit a message, and puts it back after Escape or Save', async () => {
+    const { id, alice, bob } = await scene();
+    alice.send(id, 'tpyo');
+    const element = await pane(alice, { conversation: id });
+    await until(() => $$(element, '.act').length === 2, 'edit and delete buttons');
+    composer(element).focus();
+    await type('half a thought');
+    $$(element, '.act')[0]!.click();
+    await element.updateComplete;
+    expect(composer(element).value).to.equal('tpyo');
+    await press('Escape');
+    expect(composer(element).value, 'back after Escape').to.equal('half a thought');
+    $$(element, '.act')[0]!.click();
+    composer(element).select();
+    await type('typo');
+    await press('Enter');
+    expect(composer(element).value, 'back after Save').to.equal('half a thought');
+    await until(() => bob.messages(id).get().some((m) => m.text === 'typo'), 'bob sees the edit');
+    expect(bob.messages(id).get().some((m) => m.text.includes('half')), 'the draft was not sent').to.equal(false);
   });
 
   it('never sends a draft or an edit to another conversation shown in the same pane', async () => {
@@ -217,13 +284,25 @@ describe('<perch-chat-pane>', () => {
     expect(alice.messages(carol.id).get().map((m) => m.text)).to.deep.equal(['for carol']);
   });
 
+  it('stops a message over the 10,000-character limit in the composer, instead of failing to send it', async () => {
+    const { id, alice } = await scene();
+    const element = await pane(alice, { conversation: id });
+    composer(element).focus();
+    // As a paste would: the text is inserted by the browser's editing, which honours maxlength.
+    document.execCommand('insertText', false, `${'x'.repeat(9_990)} and more than that`);
+    expect(composer(element).value).to.have.length(10_000);
+    await press('Enter');
+    await until(() => alice.messages(id).get().some((m) => m.text.length === 10_000), 'sent');
+    expect($(element, '[role=alert]').textContent, 'no error').to.equal('');
+  });
+
   it('keeps the log in view when a long message from someone else is announced', async () => {
     const { id, alice, bob } = await scene();
     const element = await pane(alice, { conversation: id });
     const height = scroller(element).clientHeight;
     expect(height).to.be.greaterThan(100);
     bob.send(id, `${'a long story '.repeat(300)}https://example.com/${'x'.repeat(500)}`);
-    await until(() => $(element, '[role=status].info').textContent!.startsWith('Bob Builder: a long story'), 'announced');
+    await until(() => $(element, '[role=status].info').textContent!.startsWith('\u2068Bob Builder\u2069: a long story'), 'announced');
     await element.updateComplete;
     expect(scroller(element).clientHeight, 'the log keeps its height').to.equal(height);
   });

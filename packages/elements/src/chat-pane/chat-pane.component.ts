@@ -23,7 +23,9 @@ const stateLabel = (state: MessageState): string =>
  * failed with Retry), with Edit and Delete. It stays at the newest message only while you are
  * there, loads older history as you scroll up without moving what you read, marks messages read
  * once you have scrolled to them, and renders only what is in view. Enter sends, Shift+Enter
- * starts a new line, Escape cancels an edit; ↑ in an empty composer edits your last message.
+ * starts a new line, Escape cancels an edit (and gives back what you were writing); ↑ in an empty
+ * composer edits your last message. In the log, ↑ and ↓ move from message to message, and Tab
+ * goes from the one in focus to its Edit and Delete, then to the composer.
  *
  * @summary A conversation: the message log and a composer.
  *
@@ -65,6 +67,8 @@ export class PerchChatPane extends PerchElement {
   #stalled: ConnectionStatus | undefined;
   #complete = '';
   #editing: Message | undefined;
+  /** What was in the composer when an edit began, put back when it ends. */
+  #draft = '';
   #error = '';
   #heard = '';
   #heardId = '';
@@ -102,11 +106,13 @@ export class PerchChatPane extends PerchElement {
       this.#readAt = [conversation.id, conversation.readSeq];
       this.#heard = this.#heardId = '';
     }
-    // Announce a new message from someone else in this conversation. The log itself is not live:
-    // its rows are reused as the view moves, which a screen reader would read out as changes.
+    // Announce a new message from someone else in this conversation (the name between U+2068 and
+    // U+2069, as in the typing line, so that a U+202E in it cannot reverse the rest of the line).
+    // The log itself is not live: its rows are reused as the view moves, which a screen reader
+    // would read out as changes.
     const last = this.#messages.value?.at(-1);
     if (last && last.conversationId === this.#id && last.clientId !== this.#heardId) {
-      if (this.#heardId) this.#heard = last.senderId !== me ? `${this.#name(client, last.senderId)}: ${last.text}` : '';
+      if (this.#heardId) this.#heard = last.senderId !== me ? `\u2068${this.#name(client, last.senderId)}\u2069: ${last.text}` : '';
       this.#heardId = last.clientId;
     }
   }
@@ -126,23 +132,27 @@ export class PerchChatPane extends PerchElement {
     const title = conversation?.title ?? others.map((id) => this.#name(client, id)).join(', ');
     const readAt = this.#readAt?.[1] ?? Infinity;
     const firstUnread = messages.find((m) => m.seq! > readAt && m.senderId !== me);
-    const typers = (this.#typing.value ?? []).filter((id) => id !== me).map((id) => this.#name(client, id));
+    const typers = (this.#typing.value ?? []).filter((id) => id !== me).map((id) => `\u2068${this.#name(client, id)}\u2069`);
     const list = formatter(Intl.ListFormat, {}).format(typers);
-    const items = messages.slice(v.start, v.end).map((message, i) => this.#message(message, messages[v.start + i - 1], me, firstUnread));
+    const items = messages.slice(v.start, v.end).map((message, i) => this.#message(message, messages[v.start + i - 1], me, firstUnread, v.start + i === v.active ? 0 : -1));
     // The templates break lines only inside `${}`: whitespace between tags would be bytes shipped.
     return html`<div class="f">${banner(this.#status.value)}<p class="mu info h" role="status">${
       this.#loading ? msg('Loading earlier messages…') : this.#heard
-    }</p><div class="v"><div role="log" aria-live="off" tabindex="0" aria-label=${msg(str`Messages with ${title}`)}>${items}</div></div><p class="mu info" part="typing">${
+    }</p><div class="v"><div role="log" aria-live="off" tabindex="0" aria-label=${msg(str`Messages with ${title}`)} @keydown=${(e: KeyboardEvent) => this.#v.move(e, { ArrowDown: 1, ArrowUp: -1 })}>${items}</div></div><p class="mu info" part="typing">${
       typers.length ? (typers.length > 1 ? msg(str`${list} are typing…`) : msg(str`${list} is typing…`)) : ''
-    }</p><p class="err info" role="alert">${this.#error}</p><form @submit=${this.#send}><textarea rows="2" part="composer" aria-label=${
+    }</p><p class="err info" role="alert">${this.#error}</p><form @submit=${this.#send}><textarea rows="2" maxlength="10000" part="composer" aria-label=${
       this.#editing ? msg('Edit your message') : msg('Message')
     } placeholder=${msg('Write a message')} @keydown=${this.#key} @input=${this.#input} @blur=${this.#typingOff}></textarea><button class="primary" part="send-button" ?disabled=${
       !this.#id
     }>${this.#editing ? msg('Save') : msg('Send')}</button></form></div>`;
   }
 
-  /** One item of the log: separators, name line, text (links made safely), and your message's state and actions. */
-  #message(message: Message, previous: Message | undefined, me: Id | undefined, firstUnread: Message | undefined): TemplateResult {
+  /**
+   * One item of the log: separators, name line, text (links made safely), and your message's state
+   * and actions. Its buttons are in the Tab order (`tab` 0, else -1) only while it is the active
+   * one (the last to have the focus): else Tab from the log would stop at every Edit and Delete.
+   */
+  #message(message: Message, previous: Message | undefined, me: Id | undefined, firstUnread: Message | undefined, tab: number): TemplateResult {
     const client = this.perch;
     const mine = message.senderId === me;
     const time = message.sentAt ?? message.createdAt;
@@ -150,7 +160,7 @@ export class PerchChatPane extends PerchElement {
     const newDay = !previous || day(time) !== day(before!);
     // Follows a message of the same sender within minutes: no name line.
     const grouped = !newDay && previous!.senderId === message.senderId && time - before! < GROUP_GAP && message !== firstUnread;
-    return html`<div class="m ${mine ? 'me' : ''} ${grouped ? 'g' : ''}" part="message" data-state=${message.state}>${
+    return html`<div class="m ${mine ? 'me' : ''} ${grouped ? 'g' : ''}" part="message" data-state=${message.state} tabindex="-1">${
       newDay ? html`<p class="sep mu">${dayLabel(time)}</p>` : ''
     }${message === firstUnread ? html`<p class="sep new" part="unread-divider">${msg('New messages')}</p>` : ''}${
       grouped ? '' : html`<p class="who mu"><strong class="u">${mine ? msg('You') : this.#name(client, message.senderId)}</strong> ${timeEl(time)}</p>`
@@ -160,9 +170,9 @@ export class PerchChatPane extends PerchElement {
       mine
         ? html`<p class="st mu" part="state">${stateLabel(message.state)}${
             message.state === 'failed'
-              ? html` <button @click=${() => client?.retry(message.clientId)}>${msg('Retry')}</button>`
+              ? html` <button tabindex=${tab} @click=${() => client?.retry(message.clientId)}>${msg('Retry')}</button>`
               : message.id && !message.deleted
-                ? html` <button class="act" @click=${() => this.#edit(message)}>${msg('Edit')}</button> <button class="act" @click=${
+                ? html` <button class="act" tabindex=${tab} @click=${() => this.#edit(message)}>${msg('Edit')}</button> <button class="act" tabindex=${tab} @click=${
                     () => this.#run(client!.delete(message.conversationId, message.id!))
                   }>${msg('Delete')}</button>`
                 : ''
@@ -231,7 +241,7 @@ export class PerchChatPane extends PerchElement {
       // Handled: a surrounding dialog (a chat window) must not close too.
       event.preventDefault();
       this.#editing = undefined;
-      field.value = '';
+      field.value = this.#draft;
       this.requestUpdate();
     } else if (event.key === 'ArrowUp' && !field.value) {
       const me = this.perch?.user.get()?.id;
@@ -243,9 +253,9 @@ export class PerchChatPane extends PerchElement {
     }
   }
 
-
   #edit(message: Message): void {
     const field = this.#field;
+    if (!this.#editing) this.#draft = field.value;
     this.#editing = message;
     this.requestUpdate();
     field.value = message.text;
@@ -260,7 +270,7 @@ export class PerchChatPane extends PerchElement {
     if (!client || !this.#id || !text.trim()) return;
     const editing = this.#editing;
     this.#editing = undefined;
-    field.value = '';
+    field.value = editing ? this.#draft : '';
     this.#typingOff();
     try {
       if (editing) this.#run(client.edit(this.#id, editing.id!, text));

@@ -15,9 +15,7 @@ export const styles = unsafeCSS(`\
 .me .b{background:var(--_ac);color:var(--_af)}\
 .me .b a{color:inherit;outline-color:currentColor}\
 .m[data-state=failed] .b{outline:1px solid var(--_er)}\
-.act{opacity:0;font-size:.85em;padding:0 6px}\
-.m:hover .act,.act:focus{opacity:1}\
-@media (hover:none){.act{opacity:1}}\
+@media (hover:hover){.m:not(:hover,:focus-within) .act{opacity:0}}\
 .st button{font-size:.85em;padding:0 6px}\
 form{display:flex;gap:var(--_s);padding:var(--_s);border-block-start:1px solid var(--_bd);align-items:end}\
 textarea{flex:1;resize:none}\

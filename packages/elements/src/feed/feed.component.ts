@@ -155,9 +155,9 @@ export class PerchFeed extends PerchElement {
           : ''
       }</article>`;
     });
-    return html`<div class="f">${banner(this.#status.value)}
-      ${this.#fresh ? html`<button class="primary new" part="new-posts" @click=${this.#showNew}>${msg(str`Show new posts (${this.#fresh})`)}</button>` : ''
-    }<div class="v"><div role=${articles.length || this.#loading ? 'feed' : 'group'} aria-label=${msg('Posts')} aria-busy=${this.#loading} @keydown=${this.#key}>${articles}</div></div><p class="end mu" role="status" tabindex="-1">${
+    return html`<div class="f">${banner(this.#status.value)}${
+      this.#fresh ? html`<button class="primary new" part="new-posts" @click=${this.#showNew}>${msg(str`Show new posts (${this.#fresh})`)}</button>` : ''
+    }<div class="v"><div role=${articles.length || this.#loading ? 'feed' : 'group'} aria-label=${msg('Posts')} aria-busy=${this.#loading} @keydown=${(e: KeyboardEvent) => this.#v.move(e, { PageDown: 1, PageUp: -1 })}>${articles}</div></div><p class="end mu" role="status" tabindex="-1">${
       this.#loading
         ? msg('Loading posts…')
         : this.#error
@@ -240,14 +240,5 @@ export class PerchFeed extends PerchElement {
       this.#error = problem(error);
       this.requestUpdate();
     }
-  }
-
-  #key(event: KeyboardEvent): void {
-    // (No key value is the name of an Object.prototype member.)
-    const step = ({ PageDown: 1, PageUp: -1 } as Record<string, number>)[event.key];
-    const target = this.#v.indexOf(event.target) + step!;
-    if (!step || !this.#posts[target]) return;
-    event.preventDefault();
-    void this.#v.focusIndex(target);
   }
 }

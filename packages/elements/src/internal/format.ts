@@ -32,7 +32,8 @@ const relative = () => formatter(Intl.RelativeTimeFormat, { numeric: 'auto' });
 
 /** "5 minutes ago", "now", "yesterday" — in the active locale. */
 export function ago(time: number, now = Date.now()): string {
-  let value = (time - now) / 1000;
+  // A time ahead of `now` (a server's clock ahead of the reader's) is "now", not "in 30 seconds".
+  let value = (Math.min(time, now) - now) / 1000;
   for (const [unit, size] of UNITS) {
     const rounded = Math.round(value);
     if (Math.abs(rounded) < size) return relative().format(rounded, unit);

@@ -335,6 +335,12 @@ describe('infrastructure', () => {
       expect(dayLabel(Date.UTC(2024, 0, 2, 12), now)).to.equal('Jan 2, 2024');
     });
 
+    it('says "now", not "in 30 seconds", for a time ahead of the reader’s clock', () => {
+      const now = Date.UTC(2024, 5, 15, 12);
+      expect(ago(now + 30_000, now)).to.equal('now');
+      expect(ago(now + 3 * 3600_000, now)).to.equal('now');
+    });
+
     it('has a translation of every msg() text in both catalogues, and no stale entries', async () => {
       const files = [
         'format.ts',

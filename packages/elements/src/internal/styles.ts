@@ -38,12 +38,12 @@ text-transform:none!important;text-indent:0!important;white-space:normal!importa
 :host([theme=dark]){color-scheme:dark}\
 :host([hidden]){display:none}\
 *,::before,::after{box-sizing:inherit}\
-button,input,textarea,select{font:inherit;color:inherit}\
+button,input,textarea,select{font:inherit;color:inherit;border:1px solid var(--_bd);border-radius:var(--_r)}\
 button,select{cursor:pointer}\
-button{background:var(--_sf);border:1px solid var(--_bd);border-radius:var(--_r);padding:2px 10px}\
+button{background:var(--_sf);padding:2px 10px}\
 button.primary{background:var(--_ac);color:var(--_af);border-color:var(--_ac)}\
 button:disabled{opacity:.55;cursor:default}\
-input,textarea,select{background:var(--_bg);border:1px solid var(--_bd);border-radius:var(--_r);padding:4px 8px}\
+input,textarea,select{background:var(--_bg);padding:4px 8px}\
 :focus-visible{outline:2px solid var(--_ac);outline-offset:1px}\
 a{color:var(--_ac)}\
 p{margin:0}\

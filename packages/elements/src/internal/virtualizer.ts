@@ -19,7 +19,7 @@ const OVERSCAN = 400;
  * - `stick`: pinned to the end while the reader is there (chat);
  * - a roving tab stop (`tabIndex`) on the item that last had the focus, which keeps it while the
  *   window moves (rendering is positional, so a focused element may come to show another item);
- *   `scrollToIndex`, and `focusIndex` for keyboard navigation.
+ *   `scrollToIndex`, and `focusIndex` and `move` for keyboard navigation.
  *
  * The host renders one scroll container with class `v` (`overflow-y: auto`, bounded height)
  * whose first element child is the list: its children are exactly the items
@@ -28,11 +28,11 @@ const OVERSCAN = 400;
  */
 export class Virtualizer implements ReactiveController {
   /** The first rendered item. */
-  start = 0;
+  declare start: number;
   /** One past the last rendered item. */
-  end = 0;
+  declare end: number;
   /** The item that holds the tab stop (its index, found again on each render), or -1. */
-  active = -1;
+  declare active: number;
   #activeKey: string | undefined;
   #focusPending = false;
   /** Where the focus was before the render: in the item (-1) or its `n`th descendant; else undefined. */
@@ -71,6 +71,10 @@ export class Virtualizer implements ReactiveController {
   });
 
   constructor(host: ReactiveElement, estimate: number, stick = false) {
+    // Set here, not as initialisers: a public field's initialiser would move every private one into
+    // the constructor too (useDefineForClassFields: false), each name shipped twice.
+    this.start = this.end = 0;
+    this.active = -1;
     this.#host = host;
     this.#estimate = estimate;
     this.#stick = stick;
@@ -155,6 +159,21 @@ export class Virtualizer implements ReactiveController {
     return this.#host.updateComplete;
   }
 
+  /**
+   * A keydown handler's helper: a key of `steps` moves the focus that many items on (-1: back;
+   * from the list itself, to the last item) and is taken; other keys are left alone.
+   */
+  move(event: KeyboardEvent, steps: Record<string, number>): void {
+    // (No key value is the name of an Object.prototype member.)
+    const step = steps[event.key]!;
+    const index = this.indexOf(event.target);
+    const target = index < 0 ? this.#keys.length - 1 : index + step;
+    if (step && this.#keys[target]) {
+      event.preventDefault();
+      void this.focusIndex(target);
+    }
+  }
+
   #isAtEnd(): boolean {
     const el = this.#el!;
     return el.scrollHeight - el.scrollTop - el.clientHeight < 4;
@@ -219,7 +238,7 @@ export class Virtualizer implements ReactiveController {
     const inner = this.#inner;
     if (item && (this.#focusPending || (inner !== undefined && !item.contains(root.activeElement)))) {
       if (!this.#focusPending) (item.querySelectorAll('*')[inner!] as HTMLElement | undefined)?.focus({ preventScroll: true });
-      if (!item.contains(root.activeElement)) (item.tabIndex ? list : item).focus({ preventScroll: true });
+      if (!item.contains(root.activeElement)) (item.getAttribute('tabindex') ? item : list).focus({ preventScroll: true });
       this.#focusPending = false;
     }
     if (this.#stick && this.#atEnd) {

@@ -16,6 +16,7 @@ export const catalogue: Catalogue = {
   'That did not work. Please try again.': 'لم ينجح ذلك. يُرجى المحاولة مرة أخرى.',
   // Profile card
   'Loading profile…': 'جارٍ تحميل الملف الشخصي…',
+  'Profile not found.': 'لم يُعثر على الملف الشخصي.',
   'Local time': 'الوقت المحلي',
   Email: 'البريد الإلكتروني',
   Phone: 'الهاتف',

@@ -16,6 +16,7 @@ export const catalogue: Catalogue = {
   'That did not work. Please try again.': '操作失败，请重试。',
   // Profile card
   'Loading profile…': '正在加载资料…',
+  'Profile not found.': '未找到资料。',
   'Local time': '当地时间',
   Email: '邮箱',
   Phone: '电话',

@@ -55,6 +55,24 @@ describe('<perch-profile-card>', () => {
     expect(shadowText(element)).to.contain('Visitor liaison');
   });
 
+  it('shows your own presence on your own card', async () => {
+    const alice = await connected(seededHub());
+    await alice.setPresence({ show: 'dnd', status: 'Heads down' });
+    const element = await card(alice, 'alice');
+    await until(() => element.shadowRoot!.querySelector('.dot'), 'a presence line');
+    expect($(element, '.dot').dataset.show).to.equal('dnd');
+    expect(shadowText(element)).to.contain('Busy').and.contain('Heads down');
+  });
+
+  it('says so when there is no such user, instead of loading forever', async () => {
+    const alice = await connected(seededHub());
+    const element = await card(alice, 'nobody');
+    await until(() => $(element, 'p').textContent !== 'Loading profile…', 'an answer');
+    expect($(element, 'p').textContent).to.equal('Profile not found.');
+    expect(element.shadowRoot!.querySelector('[aria-busy=true]'), 'no longer busy').to.equal(null);
+    await expectAccessible(element);
+  });
+
   it('updates the local time at the turn of each minute', async () => {
     const alice = await connected(seededHub());
     const timers: Array<{ run: () => void; delay: number }> = [];

@@ -45,9 +45,10 @@ export class PerchProfileCard extends PerchElement {
     const client = this.perch;
     const id = this.userId;
     const user = client && id && findUser(client, id, this);
-    if (!user) return html`<p class="mu" aria-busy="true">${msg('Loading profile…')}</p>`;
-    // A user was found, so there are a client and an id.
-    const presence = rosterEntry(client!, id!)?.presence;
+    // null: the backend says there is no such user.
+    if (!user) return html`<p class="mu" aria-busy=${user !== null}>${user === null ? msg('Profile not found.') : msg('Loading profile…')}</p>`;
+    // A user was found, so there are a client and an id. Your own presence is not in your roster.
+    const presence = rosterEntry(client!, id!)?.presence ?? client!.presence(id!);
     const time = user.timeZone && formatTime(Date.now(), { timeStyle: 'short', timeZone: user.timeZone });
     // A phone link dials the number without the "(0)" dialled only from inside the country ("+44 (0)20 …"),
     // and without an extension ("x 12", "ext. 12"), which is dialled once connected (appended, it

@@ -108,6 +108,20 @@ describe('<perch-status-box>', () => {
     expect(client.timeline.get()[0]!.text).to.equal('Hello from the keyboard');
   });
 
+  it('gives the focus back to the field after Post by keyboard, which disables the button', async () => {
+    const client = await connected(seededHub());
+    const element = await box(client);
+    textarea(element).focus();
+    await type('Posted with the button');
+    await press('Tab');
+    expect(focused()?.getAttribute('part')).to.equal('post-button');
+    await press('Enter');
+    await element.updateComplete;
+    expect($<HTMLButtonElement>(element, '[part=post-button]').disabled).to.equal(true);
+    expect(focused()?.localName, 'not dropped to the page').to.equal('textarea');
+    expect(client.timeline.get()[0]!.text).to.equal('Posted with the button');
+  });
+
   it('keeps the draft across reloads, per user, and survives a failing localStorage', async () => {
     const hub = seededHub();
     const alice = await connected(hub);

@@ -129,7 +129,8 @@ export class PerchStatusBox extends PerchElement {
       this.#last = undefined;
       this.#error = problem(error);
     }
-    this.requestUpdate();
+    // Posted by the button (which the empty field disables): the focus must not drop to the page.
+    this.#refocus();
   }
 
   /** Retries a failed post; the button goes away with the failure, so the focus goes back to the field. */
@@ -138,7 +139,10 @@ export class PerchStatusBox extends PerchElement {
     this.#refocus();
   }
 
-  /** Re-renders and puts the focus in the field: Retry, gone once it worked, would drop it to the page. */
+  /**
+   * Re-renders and puts the focus in the field: Post, disabled once posted, and Retry, gone once it
+   * worked, would drop it to the page.
+   */
   #refocus(): void {
     this.requestUpdate();
     this.renderRoot.querySelector('textarea')!.focus();
