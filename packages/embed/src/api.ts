@@ -225,7 +225,7 @@ export function installPerch(win: Window & { Perch?: unknown }, script: HTMLScri
       }
       const given = input ?? {};
       // The tag's data-* settings under `input`; credentials given in `input` replace the tag's (and its user).
-      next = checkOptions({ ...(hasCredentials(given) ? withoutCredentials(scriptRaw) : scriptRaw), ...given }, win.location.href, scriptOrigin, scriptRaw);
+      next = checkOptions({ ...(hasCredentials(given) ? withoutCredentials(scriptRaw) : scriptRaw), ...given }, win.location.href, scriptOrigin);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       console.error(`Perch('boot'): ${error.message}`);

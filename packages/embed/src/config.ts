@@ -91,11 +91,9 @@ function address(field: string, url: string, schemes: readonly string[], base: s
 
 /**
  * Checks options given by the page (from `Perch('boot', …)` or the script tag) and fills in the
- * server address. `base` is the page's URL; `scriptOrigin` the origin the script came from;
- * `tag` the script tag's settings, so that a wrong value from there is named as its attribute
- * (`data-token-url must start with…`, not `tokenUrl must…`).
+ * server address. `base` is the page's URL; `scriptOrigin` the origin the script came from.
  */
-export function checkOptions(input: unknown, base: string, scriptOrigin: string, tag: Record<string, unknown> = {}): EmbedOptions {
+export function checkOptions(input: unknown, base: string, scriptOrigin: string): EmbedOptions {
   if (input === undefined || input === null) input = {};
   if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(`the options must be an object; got ${show(input)}.`);
   const raw = input as Record<string, unknown>;
@@ -112,9 +110,8 @@ export function checkOptions(input: unknown, base: string, scriptOrigin: string,
       if (typeof value !== 'object' || value === null) throw new ConfigError('visitor must be an object like { name: "Ada" }.');
       const { name, email } = value as Record<string, unknown>;
       const visitor: EmbedOptions['visitor'] = {};
-      // visitor.name, or the tag's data-visitor-name.
-      put(visitor, 'name', text(`${field}${field[0] === 'd' ? '-' : '.'}name`, name));
-      put(visitor, 'email', text(`${field}${field[0] === 'd' ? '-' : '.'}email`, email));
+      put(visitor, 'name', text('visitor.name', name));
+      put(visitor, 'email', text('visitor.email', email));
       return visitor;
     },
     user: text,
@@ -130,8 +127,7 @@ export function checkOptions(input: unknown, base: string, scriptOrigin: string,
   if (unknown.length) throw new ConfigError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; the options are ${Object.keys(checks).join(', ')}.`);
 
   const options: Record<string, unknown> = {};
-  // A wrong value from the script tag is named as its attribute (`data-token-url`).
-  for (const [name, check] of Object.entries(checks)) put(options, name, check(name in tag && tag[name] === raw[name] ? `data-${name.replace(/(?=[A-Z])/g, '-').toLowerCase()}` : name, raw[name]));
+  for (const [name, check] of Object.entries(checks)) put(options, name, check(name, raw[name]));
   return options as EmbedOptions;
 }
 

@@ -101,14 +101,14 @@ describe('@perch/embed: the Perch() API', function () {
     expect(output.errors.join('\n')).to.include('the options must be an object');
   });
 
-  it('names the script tag’s data-* attribute when its value is wrong', async () => {
+  it('reports a wrong data-* value by its option, and a good value given to boot replaces it', async () => {
     const script = document.createElement('script');
     script.dataset.token = hub.token('bob');
     script.dataset.server = 'ws://chat.example/';
     script.dataset.theme = 'blue';
     perch = install(script)!;
-    expect(output.errors.join('\n')).to.include('Perch(\'boot\'): data-theme must be one of "light", "dark", "auto"; got "blue".');
-    // A value given to boot is named as the option it is (and a good one replaces the tag's bad one).
+    expect(output.errors.join('\n')).to.include('Perch(\'boot\'): theme must be one of "light", "dark", "auto"; got "blue".');
+    // A good value given to boot replaces the tag's bad one.
     expect(await perch('boot', { theme: 'light', storage: 'session' as 'memory' })).to.equal(false);
     expect(output.errors.at(-1)).to.equal('Perch(\'boot\'): storage must be one of "persistent", "memory"; got "session".');
     script.dataset.visitorName = '';
@@ -116,13 +116,13 @@ describe('@perch/embed: the Perch() API', function () {
     delete script.dataset.theme;
     delete (window as PerchWindow).Perch;
     perch = install(script)!;
-    expect(output.errors.at(-1)).to.equal('Perch(\'boot\'): data-visitor-name must be a non-empty string; got "".');
+    expect(output.errors.at(-1)).to.equal('Perch(\'boot\'): visitor.name must be a non-empty string; got "".');
     // A good value from boot fixes a bad one on the tag.
     script.dataset.tokenUrl = 'ftp://example.com/t';
     script.dataset.visitorName = 'Ada';
     delete (window as PerchWindow).Perch;
     perch = install(script)!;
-    expect(output.errors.at(-1)).to.equal('Perch(\'boot\'): data-token-url must start with http:// or https://; got "ftp://example.com/t".');
+    expect(output.errors.at(-1)).to.equal('Perch(\'boot\'): tokenUrl must start with http:// or https://; got "ftp://example.com/t".');
     expect(await perch('boot', { token: hub.token('bob') })).to.equal(true);
   });
 
