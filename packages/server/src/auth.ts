@@ -208,10 +208,19 @@ export class Authenticator {
 
   private async visitor(input: { name?: string; email?: string; token?: string }, remoteAddress: string): Promise<Authenticated> {
     if (input.token !== undefined) {
+      const unknown = () => new RequestError('unauthorized', 'The visitor token is unknown or was revoked; connect without it to start a new visit.');
       const user = await this.storage.findVisitor(hashVisitorToken(input.token));
-      if (user === undefined) {
-        throw new RequestError('unauthorized', 'The visitor token is unknown or was revoked; connect without it to start a new visit.');
+      if (user === undefined) throw unknown();
+      // The visit goes on: the visitor is not abandoned (see Storage.purgeVisitors). Should the purge
+      // have removed it between the lookup and now, the token is as unknown as any other.
+      let current = true;
+      try {
+        current = await this.storage.touchVisitor(user.id, this.now());
+      } catch (error) {
+        // The storage refuses writes (disk full): the visitor still signs in, as a known user does.
+        this.config.log?.(`perch-server: the last use of visitor ${user.id} was not recorded at sign-in: ${String(error)}`);
       }
+      if (!current) throw unknown();
       return { user, visitorToken: input.token };
     }
     const wait = this.visitorBuckets.take(addressKey(remoteAddress));

@@ -37,6 +37,10 @@ Server options:
                            connections one address (IPv6: one /64) may hold without a signed-in
                            user: HTTP requests, WebSockets before hello, visitors (default 256);
                            more are closed at once
+  --visitor-retention-hours N
+                           remove a visitor who belongs to no conversation, has no connection
+                           open and has not signed in for N hours, with its token (default 24;
+                           checked at start and hourly); visitors who chatted are kept
   -h, --help               show this help
 
 Token options:
@@ -119,6 +123,7 @@ function serverOptions(argv: string[]): ServerOptions | undefined {
       'flood-limit': { type: 'string' },
       'max-buffered-bytes': { type: 'string' },
       'max-anonymous-per-address': { type: 'string' },
+      'visitor-retention-hours': { type: 'string' },
     },
   });
   if (values.help) return undefined;
@@ -145,6 +150,7 @@ function serverOptions(argv: string[]): ServerOptions | undefined {
   set('floodLimit', number('flood-limit', values['flood-limit']));
   set('maxBufferedBytes', number('max-buffered-bytes', values['max-buffered-bytes']));
   set('maxAnonymousPerAddress', number('max-anonymous-per-address', values['max-anonymous-per-address']));
+  set('visitorRetentionHours', number('visitor-retention-hours', values['visitor-retention-hours']));
   for (const kind of ['connection', 'identity'] as const) {
     const perSecond = number(`rate-per-${kind}`, values[`rate-per-${kind}`]);
     const burst = number(`burst-per-${kind}`, values[`burst-per-${kind}`]);

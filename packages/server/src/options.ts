@@ -56,8 +56,19 @@ export interface ServerOptions {
    * Further connections from it are closed at once. Users signed in with a token do not count.
    */
   maxAnonymousPerAddress?: number;
+  /**
+   * Hours after which a visitor who belongs to no conversation, has no connection open and has not
+   * signed in (been created, or come back with its visitor token) is removed with its tokens
+   * (default 24). Visitors who chatted are kept. The purge runs at start and then every hour.
+   */
+  visitorRetentionHours?: number;
   /** Where operational messages go (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * The server's clock in ms since the epoch, for what it stores (default `Date.now`). For tests,
+   * e.g. to age visitors past the retention; token expiry always follows the real clock.
+   */
+  now?: () => number;
 }
 
 /** {@link ServerOptions} with every default filled in. */
@@ -80,7 +91,9 @@ export interface ResolvedOptions {
   floodLimit: number;
   maxBufferedBytes: number;
   maxAnonymousPerAddress: number;
+  visitorRetentionHours: number;
   log: (line: string) => void;
+  now: () => number;
 }
 
 /** Fills in the defaults and checks the values, throwing an Error that names the bad option. */
@@ -117,7 +130,9 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     floodLimit: positive('floodLimit', options.floodLimit, 200),
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, 1024 * 1024),
     maxAnonymousPerAddress: positive('maxAnonymousPerAddress', options.maxAnonymousPerAddress, 256),
+    visitorRetentionHours: positive('visitorRetentionHours', options.visitorRetentionHours, 24),
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    now: options.now ?? Date.now,
   };
 }
 

@@ -25,6 +25,7 @@ import { FeedService } from './services/feed.js';
 import { SocialService } from './services/social.js';
 import { Session, type SessionHost } from './session.js';
 import { sendText, serveScriptBundle, serveStatic } from './static.js';
+import type { VisitorCursor } from './storage/storage.js';
 import { openStorageThread } from './storage/storage-thread.js';
 
 /** The version of this package, as `welcome` reports it. */
@@ -42,6 +43,11 @@ export interface RunningServer {
   /** Revokes a visitor's tokens and closes their connections with 4001; resolves to the tokens revoked. */
   revokeVisitor(userId: Id): Promise<number>;
   /**
+   * Runs the purge of abandoned visitors now (after the one running, if any), as the server does
+   * at start and every hour; resolves to how many visitors it removed.
+   */
+  purgeVisitors(): Promise<number>;
+  /**
    * Graceful shutdown: stops accepting, finishes in-flight requests, closes every socket with
    * 1001, waits for the last presence updates and closes the storage.
    */
@@ -50,6 +56,9 @@ export interface RunningServer {
 
 const examplesDir = () => fileURLToPath(new URL('../../../examples', import.meta.url));
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+/** Visitors the purge looks at per storage call: a few milliseconds of the storage thread at most. */
+export const VISITOR_PURGE_BATCH = 500;
+const HOUR_MS = 3_600_000;
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** The origins a browser page served by this server (or the dev machine) would send. */
@@ -76,7 +85,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   // Other engines plug in here: pass `storage` (e.g. PostgreSQL) and `fanout` (e.g. Redis).
   const storage = input.storage ?? (await openStorageThread(options.db, { log: options.log }));
   const fanout = input.fanout ?? new LocalFanout();
-  const deps = { storage, fanout, presence: new PresenceTracker(), now: Date.now };
+  const deps = { storage, fanout, presence: new PresenceTracker(), now: options.now };
   const social = new SocialService(deps);
   const services = { chat: new ChatService(deps), social, feed: new FeedService(deps) };
   if (options.demo) await seedDemo(storage);
@@ -217,11 +226,50 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   heartbeat.unref();
   sweeper.unref();
 
+  // Abandoned visitors expire: an anonymous hello creates one, so without an end they would fill
+  // the disk. One run goes through the visitors unused for longer than the retention in bounded
+  // batches (other storage calls run between them), and stops between two batches at shutdown.
+  const retentionMs = options.visitorRetentionHours * HOUR_MS;
+  let purging: Promise<number> = Promise.resolve(0);
+  let purgeRunning = false;
+  const purgeOnce = async (): Promise<number> => {
+    purgeRunning = true;
+    let deleted = 0;
+    try {
+      let after: VisitorCursor | undefined;
+      do {
+        if (shuttingDown) break;
+        // Asked again for every batch: a visitor who connected during the run is spared too.
+        const keep = new Set<Id>();
+        for (const session of sessions) if (session.visitorId !== undefined) keep.add(session.visitorId);
+        const now = deps.now();
+        const batch = await storage.purgeVisitors({ usedBefore: now - retentionMs, keep: [...keep], now, limit: VISITOR_PURGE_BATCH, after });
+        deleted += batch.deleted;
+        after = batch.next;
+      } while (after !== undefined);
+    } catch (error) {
+      if (!shuttingDown) options.log(`perch-server: the purge of abandoned visitors failed (it runs again within an hour): ${String(error)}`);
+    } finally {
+      purgeRunning = false;
+    }
+    if (deleted > 0) {
+      options.log(`perch-server: removed ${deleted} abandoned visitor${deleted === 1 ? '' : 's'} (no conversation, unused for ${options.visitorRetentionHours} h)`);
+    }
+    return deleted;
+  };
+  const purgeVisitors = () => (purging = purging.then(purgeOnce));
+  void purgeVisitors();
+  const purger = setInterval(() => {
+    if (!purgeRunning) void purgeVisitors();
+  }, Math.min(HOUR_MS, Math.max(60_000, retentionMs)));
+  purger.unref();
+
   let closing: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
     shuttingDown = true;
     clearInterval(heartbeat);
     clearInterval(sweeper);
+    clearInterval(purger);
     http.close();
     http.closeIdleConnections();
     // Finish what was asked before the shutdown began (bounded, in case a request hangs).
@@ -234,6 +282,8 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
     http.closeAllConnections();
     wss.close();
     await fanout.close();
+    // A purge run stops after the batch in progress.
+    await purging;
     if (ownsStorage) await storage.close();
   }
 
@@ -249,6 +299,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       for (const session of sessions) if (session.userId === userId) session.kick(CLOSE.unauthorized, 'The visit was ended.');
       return revoked;
     },
+    purgeVisitors,
     close: () => (closing ??= shutdown()),
   };
   if (devSecret !== undefined) running.devSecret = devSecret;

@@ -146,6 +146,11 @@ export class Session {
     return this.caller?.user.id;
   }
 
+  /** The visitor signed in on this connection, if it is one (the visitor purge must spare it). */
+  get visitorId(): string | undefined {
+    return this.caller?.user.visitor === true && this.phase !== 'closed' ? this.caller.user.id : undefined;
+  }
+
   /**
    * Called by the server's heartbeat timer: drops a socket that did not answer the last ping, and
    * closes one whose token has expired without a `reauth` (so within a heartbeat of the expiry).

@@ -158,6 +158,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX conversations_dedupe ON conversations (client_id, created_by) WHERE client_id IS NOT NULL;
     `,
   },
+  {
+    // Abandoned visitors expire (see Storage.purgeVisitors): a visitor is created by an anonymous
+    // hello, so without an end they would pile up for good. `last_used` is when a visitor was last
+    // created, signed in with its token, or found connected; it is NULL for users of the site.
+    // Neither existing column says that: `updated_at` is a profile change, which a visitor's
+    // sign-in is not, and `last_seen` is presence shown to others (written when the last connection
+    // closes, and not at all while invisible). Existing visitors start from the last thing known of
+    // them: created (a visitor's profile is never updated after) or last seen, whichever is later.
+    // The index holds visitors only, oldest use first, which is the order the purge reads them in.
+    name: 'visitors remember when they were last used, for the purge of abandoned ones',
+    sql: `
+      ALTER TABLE users ADD COLUMN last_used INTEGER;
+      UPDATE users SET last_used = max(updated_at, coalesce(last_seen, updated_at)) WHERE visitor = 1;
+      CREATE INDEX users_visitors_by_use ON users (last_used, id) WHERE visitor = 1;
+    `,
+  },
 ];
 
 /**

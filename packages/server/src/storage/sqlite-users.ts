@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Contact, Id, PresenceShow, User } from '@perch/protocol';
-import type { Storage, StoredPresence } from './storage.js';
+import type { Storage, StoredPresence, VisitorCursor, VisitorPurgeBatch } from './storage.js';
 import type { WriteBatch } from './write-batch.js';
 
 /** A row of `users`. */
@@ -30,6 +30,17 @@ interface PresenceRow {
 
 const USER_COLUMNS = 'u.id, u.name, u.avatar, u.title, u.department, u.phone, u.email, u.location, u.time_zone, u.visitor';
 
+/**
+ * A batch of the visitor purge: up to `limit` visitors last used before `usedBefore`, oldest first,
+ * after the (last_used, id) where the previous batch stopped. Forced onto users_visitors_by_use:
+ * the planner would otherwise take users_directory (visitor, name), reading every visitor, those
+ * kept for good included, and sorting them, at every batch.
+ */
+export const SELECT_UNUSED_VISITORS = `
+  SELECT id, last_used FROM users INDEXED BY users_visitors_by_use
+  WHERE visitor = 1 AND last_used < ? AND (last_used, id) > (?, ?)
+  ORDER BY last_used, id LIMIT ?`;
+
 /** Turns a `users` row into a {@link User}, leaving out empty fields. */
 export function userFromRow(row: UserRow): User {
   const user: User = { id: row.id, name: row.name };
@@ -52,6 +63,8 @@ type UserMethods = Pick<
   | 'createVisitor'
   | 'findVisitor'
   | 'revokeVisitorTokens'
+  | 'touchVisitor'
+  | 'purgeVisitors'
   | 'getPresence'
   | 'setPresence'
   | 'setLastSeen'
@@ -83,8 +96,8 @@ export function sqliteUsers(db: Database.Database, batch: WriteBatch): UserMetho
       department = excluded.department, phone = excluded.phone, email = excluded.email, location = excluded.location,
       time_zone = excluded.time_zone, updated_at = excluded.updated_at`);
   const insertVisitor = db.prepare(`
-    INSERT INTO users (id, name, avatar, title, department, phone, email, location, time_zone, visitor, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`);
+    INSERT INTO users (id, name, avatar, title, department, phone, email, location, time_zone, visitor, created_at, updated_at, last_used)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`);
   const insertToken = db.prepare('INSERT INTO visitor_tokens (token_hash, user_id, created_at) VALUES (?, ?, ?)');
   const selectUser = db.prepare(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`);
   const selectDirectory = db.prepare(`SELECT ${USER_COLUMNS} FROM users u WHERE u.visitor = 0 ORDER BY u.name COLLATE NOCASE, u.id`);
@@ -92,6 +105,11 @@ export function sqliteUsers(db: Database.Database, batch: WriteBatch): UserMetho
     SELECT ${USER_COLUMNS} FROM visitor_tokens t JOIN users u ON u.id = t.user_id
     WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.visitor = 1`);
   const revoke = db.prepare('UPDATE visitor_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL');
+  const touch = db.prepare('UPDATE users SET last_used = ? WHERE id = ? AND visitor = 1');
+  const selectUnused = db.prepare(SELECT_UNUSED_VISITORS);
+  const isMember = db.prepare('SELECT 1 FROM members WHERE user_id = ? LIMIT 1').pluck();
+  // Its tokens go with it (ON DELETE CASCADE), and so would contacts, follows and likes.
+  const deleteVisitor = db.prepare('DELETE FROM users WHERE id = ? AND visitor = 1');
   const selectPresence = db.prepare('SELECT id, show, status, last_seen FROM users WHERE id = ?');
   const updatePresence = db.prepare('UPDATE users SET show = ?, status = ?, last_seen = coalesce(?, last_seen) WHERE id = ?');
   const updateLastSeen = db.prepare('UPDATE users SET last_seen = ? WHERE id = ?');
@@ -110,8 +128,28 @@ export function sqliteUsers(db: Database.Database, batch: WriteBatch): UserMetho
   const anyUser = db.prepare('SELECT 1 FROM users LIMIT 1').pluck();
 
   const createVisitor = (user: User, tokenHash: string, now: number) => {
-    insertVisitor.run(user.id, ...profile(user), now, now);
+    insertVisitor.run(user.id, ...profile(user), now, now, now);
     insertToken.run(tokenHash, user.id, now);
+  };
+  const purgeVisitors = (usedBefore: number, keep: ReadonlySet<Id>, now: number, limit: number, after: VisitorCursor | undefined): VisitorPurgeBatch => {
+    const [fromUse, fromId] = after ?? [Number.MIN_SAFE_INTEGER, ''];
+    const rows = selectUnused.all(usedBefore, fromUse, fromId, limit) as Array<{ id: string; last_used: number }>;
+    let deleted = 0;
+    for (const row of rows) {
+      if (keep.has(row.id)) touch.run(now, row.id);
+      else if (isMember.get(row.id) === undefined) {
+        try {
+          deleted += deleteVisitor.run(row.id).changes;
+        } catch {
+          // Something else of the visitor's that must stay refers to it (a FOREIGN KEY refused the
+          // delete, which SQLite undid alone): it is kept, and the cursor goes on past it.
+        }
+      }
+    }
+    const last = rows.at(-1);
+    const batch: VisitorPurgeBatch = { examined: rows.length, deleted };
+    if (rows.length === limit && last !== undefined) batch.next = [last.last_used, last.id];
+    return batch;
   };
   const removeContact = (ownerId: Id, contactId: Id): string[] | undefined => {
     const groups = selectContactGroups.get(ownerId, contactId) as string | undefined;
@@ -140,6 +178,16 @@ export function sqliteUsers(db: Database.Database, batch: WriteBatch): UserMetho
     },
     async revokeVisitorTokens(userId, now) {
       return batch.run(() => revoke.run(now, userId).changes);
+    },
+    async touchVisitor(userId, now) {
+      return batch.run(() => touch.run(now, userId).changes > 0);
+    },
+    async purgeVisitors({ usedBefore, keep, now, limit, after }) {
+      // Through the group commit, in call order: a sign-in's touchVisitor asked for before it is
+      // applied first (so that visitor is no longer unused), and one asked for after it finds the
+      // visitor gone and refuses the sign-in.
+      const kept = new Set(keep);
+      return batch.run(() => purgeVisitors(usedBefore, kept, now, Math.max(1, Math.floor(limit)), after));
     },
     async getPresence(userIds) {
       const out = new Map<Id, StoredPresence>();

@@ -23,6 +23,8 @@ const METHODS = [
   'createVisitor',
   'findVisitor',
   'revokeVisitorTokens',
+  'touchVisitor',
+  'purgeVisitors',
   'getPresence',
   'setPresence',
   'setLastSeen',

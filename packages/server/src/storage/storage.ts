@@ -83,6 +83,36 @@ export interface StoredPresence {
   lastSeen?: number;
 }
 
+/** Where a batch of {@link Storage.purgeVisitors} stopped: the last visitor it looked at, as (last used, id). */
+export type VisitorCursor = [lastUsed: number, userId: Id];
+
+/** One bounded batch of the purge of abandoned visitors ({@link Storage.purgeVisitors}). */
+export interface VisitorPurge {
+  /** Visitors last used before this time (ms since the epoch) may go. */
+  usedBefore: number;
+  /**
+   * Visitors with a connection open: never removed, whatever their last use; a kept one looked at
+   * has its last use moved to `now`, so that its time starts again once it leaves.
+   */
+  keep: readonly Id[];
+  /** The server clock (ms since the epoch). */
+  now: number;
+  /** At most this many visitors are looked at (kept or removed) in this batch. */
+  limit: number;
+  /** Goes on after the visitor where the previous batch of the same run stopped (its `next`). */
+  after?: VisitorCursor;
+}
+
+/** What one batch of {@link Storage.purgeVisitors} did. */
+export interface VisitorPurgeBatch {
+  /** Visitors looked at (at most `limit`). */
+  examined: number;
+  /** Visitors removed, with their tokens. */
+  deleted: number;
+  /** Where to go on with the next batch; absent when no visitor older than `usedBefore` is left to look at. */
+  next?: VisitorCursor;
+}
+
 /** Which marker moved in {@link Storage.advanceMarker}. */
 export interface MarkerMoves {
   /** The new delivered marker, when it moved. */
@@ -106,6 +136,18 @@ export interface Storage {
   findVisitor(tokenHash: string): Promise<User | undefined>;
   /** Revokes every token of a visitor; resolves to how many were revoked. */
   revokeVisitorTokens(userId: Id, now: number): Promise<number>;
+  /**
+   * Records that a visitor was used (signed in with its token) at `now`; resolves to false when
+   * there is no such visitor any more (it was purged meanwhile).
+   */
+  touchVisitor(userId: Id, now: number): Promise<boolean>;
+  /**
+   * One batch of the purge of abandoned visitors: looks at up to `limit` visitors last used before
+   * `usedBefore`, oldest first (after `after`), and removes with their tokens each one that is a
+   * member of no conversation and not in `keep`. A visitor who chatted is kept for good: support
+   * transcripts are the site's records. Bounded, so that the storage is never held for long.
+   */
+  purgeVisitors(batch: VisitorPurge): Promise<VisitorPurgeBatch>;
 
   // ---- presence
   /** The stored presence of each of `userIds` (users without a row are left out). */
