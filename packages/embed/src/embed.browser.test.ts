@@ -269,6 +269,17 @@ describe('@perch/embed: the Perch() API', function () {
     expect(seen).to.deep.equal(['Close', 'Minimise']);
   });
 
+  /** Boots as alice and opens a chat window with bob; resolves with the rendered windows element. */
+  async function aliceOpensBob(): Promise<PerchChatWindows> {
+    perch = install()!;
+    await perch('boot', { token: hub.token('alice'), server: 'ws://chat.example/' });
+    perch('open', 'bob');
+    await until(() => document.querySelector<PerchChatWindows>('perch-chat-windows')?.openChats.length, 'the window opens');
+    const windows = document.querySelector<PerchChatWindows>('perch-chat-windows')!;
+    await windows.updateComplete;
+    return windows;
+  }
+
   it('a chat window stays above the page’s highest z-index and pinned to the viewport under a transformed body', async () => {
     // A cookie banner at the highest z-index, over the whole viewport; a body with a transform
     // (which makes it the box that position: fixed is relative to).
@@ -278,12 +289,7 @@ describe('@perch/embed: the Perch() API', function () {
     spacer.style.blockSize = '50px';
     document.body.style.transform = 'translateZ(0)';
     cleanup.push(() => (banner.remove(), spacer.remove(), document.body.style.removeProperty('transform')));
-    perch = install()!;
-    await perch('boot', { token: hub.token('alice'), server: 'ws://chat.example/' });
-    perch('open', 'bob');
-    await until(() => document.querySelector<PerchChatWindows>('perch-chat-windows')?.openChats.length, 'the window opens');
-    const windows = document.querySelector<PerchChatWindows>('perch-chat-windows')!;
-    await windows.updateComplete;
+    const windows = await aliceOpensBob();
     const box = windows.shadowRoot!.querySelector('section')!.getBoundingClientRect();
     expect(Math.round(box.bottom), 'at the bottom of the viewport').to.equal(document.documentElement.clientHeight);
     expect(document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2), 'above the banner').to.equal(windows);
@@ -292,13 +298,8 @@ describe('@perch/embed: the Perch() API', function () {
   it('on a narrow screen, a new chat window closes the oldest ones that no longer fit beside it', async () => {
     await setViewport({ width: 320, height: 600 });
     cleanup.push(() => void setViewport({ width: 800, height: 600 }));
-    perch = install()!;
-    await perch('boot', { token: hub.token('alice'), server: 'ws://chat.example/' });
-    perch('open', 'bob');
-    await until(() => document.querySelector<PerchChatWindows>('perch-chat-windows')?.openChats.length, 'the window opens');
-    const windows = document.querySelector<PerchChatWindows>('perch-chat-windows')!;
-    await windows.updateComplete;
-    perch('open', 'carol');
+    const windows = await aliceOpensBob();
+    perch!('open', 'carol');
     await until(() => JSON.stringify(windows.openChats.at(-1)) === '{"with":"carol"}', 'carol’s window opens');
     await windows.updateComplete;
     expect(windows.openChats).to.deep.equal([{ with: 'carol' }]);
