@@ -206,6 +206,11 @@ export class Authenticator {
     return { user: checked.value, expiresAt, endsAt: expiresAt + this.config.clockToleranceSeconds * 1000 };
   }
 
+  /** A visitor's connection closed: the retention of an abandoned visitor counts from now (see Storage.purgeVisitors). */
+  async visitorLeft(userId: string): Promise<void> {
+    await this.storage.touchVisitor(userId, this.now());
+  }
+
   private async visitor(input: { name?: string; email?: string; token?: string }, remoteAddress: string): Promise<Authenticated> {
     if (input.token !== undefined) {
       const unknown = () => new RequestError('unauthorized', 'The visitor token is unknown or was revoked; connect without it to start a new visit.');

@@ -449,6 +449,13 @@ export class Session {
     const userId = this.caller?.user.id;
     if (wasOpen && userId !== undefined) {
       this.host.identityBuckets.release(userId);
+      if (this.caller!.user.visitor === true) {
+        this.host.track(
+          this.host.authenticator.visitorLeft(userId).catch((error: unknown) => {
+            this.host.options.log(`perch-server: the last use of visitor ${userId} was not recorded at its close: ${String(error)}`);
+          }),
+        );
+      }
       this.host.track(
         this.host.social.disconnected(userId).catch((error: unknown) => {
           this.host.options.log(`perch-server: presence update after a close failed: ${String(error)}`);

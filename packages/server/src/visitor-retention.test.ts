@@ -188,6 +188,21 @@ test('a visitor with a connection open is never removed, however old; its visit 
   assert.equal((await comeBack(s.server.url, here.visitorToken)).type, 'welcome');
 });
 
+test('a visitor who leaves after a long visit that no purge saw has the whole retention from when it left', async (t) => {
+  const s = await setup(t, 'long-visit');
+  const t0 = s.clock.at;
+  const long = await s.visit('Long visit', true);
+  s.clock.at = t0 + 23 * HOUR; // Under the retention since it signed in: no run looked at it.
+  await s.leave(long.client);
+  s.clock.at = t0 + 25 * HOUR;
+  // (Its close was recorded before the server let the connection go, so before this run.)
+  assert.equal(await s.server.purgeVisitors(), 0, 'kept an hour after the retention since signing in ran out');
+  assert.deepEqual(s.rows(long.id), [1, 1]);
+  s.clock.at = t0 + 23 * HOUR + 24 * HOUR + 1;
+  assert.equal(await s.server.purgeVisitors(), 1, 'gone once unused for the retention since it left');
+  assert.deepEqual(s.rows(long.id), [0, 0]);
+});
+
 test('the purge works in batches of VISITOR_PURGE_BATCH visitors looked at, goes past the ones it keeps, and stops between batches at close', async () => {
   const sqlite = openSqliteStorage(':memory:', { log: () => undefined });
   const calls: Array<{ query: VisitorPurge; result?: VisitorPurgeBatch }> = [];
