@@ -219,6 +219,8 @@ test('when the storage refuses writes (disk full), known users still sign in and
     await again.request('sendMessage', { conversationId: direct.id, clientId: 'm2', text: 'once there is room', createdAt: Date.now() });
     assert.deepEqual((await again.request('history', { conversationId: direct.id, limit: 10 })).messages.map((m) => m.text), ['before the disk filled', 'once there is room']);
     again.close();
+    assert.ok(lines.some((line) => line.includes('SqliteError: database or disk is full')), lines.join('\n'));
+    assert.deepEqual(lines.filter((line) => line.includes('\n')), [], 'each refusal of the database is one line, without a stack');
   } finally {
     await degraded.close();
     await sqlite.close();

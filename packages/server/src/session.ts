@@ -90,6 +90,14 @@ type Handler = (caller: Caller, args: unknown) => Promise<unknown>;
 const textOf = (data: RawData): string =>
   Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
 
+/**
+ * An unexpected failure as it is logged: with its stack, to find the bug, unless the database
+ * refused (disk full, read-only file, I/O error): that is one line per request, and its stack (the
+ * storage thread's message handler) would say nothing.
+ */
+const failure = (error: unknown): string =>
+  error instanceof Error ? ((error.name !== 'SqliteError' && error.stack) || `${error.name}: ${error.message}`) : String(error);
+
 /** One connection's protocol state. */
 export class Session {
   /** Unique id of this connection (for fan-out exclusions). */
@@ -298,7 +306,7 @@ export class Session {
         work
           .run()
           .catch((error: unknown) => {
-            this.host.options.log(`perch-server: ${(error as Error).stack ?? String(error)}`);
+            this.host.options.log(`perch-server: ${failure(error)}`);
             return undefined;
           })
           .then((answer) => this.finished(work, answer));
@@ -328,7 +336,7 @@ export class Session {
       session = await this.host.authenticator.authenticate(auth, this.remoteAddress);
     } catch (error) {
       const known = error instanceof RequestError;
-      if (!known) this.host.options.log(`perch-server: sign-in failed: ${(error as Error).stack ?? String(error)}`);
+      if (!known) this.host.options.log(`perch-server: sign-in failed: ${failure(error)}`);
       const code: ErrorCode = known ? error.code : 'internal';
       const message = known ? error.message : 'The server could not check the credentials; try again shortly.';
       this.send({ type: 'error', code, message, ...(known && error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {}) });
@@ -371,7 +379,7 @@ export class Session {
         const retry = error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter };
         return { type: 'error', id, code: error.code, message: error.message, ...retry };
       }
-      this.host.options.log(`perch-server: ${cmd} failed: ${(error as Error).stack ?? String(error)}`);
+      this.host.options.log(`perch-server: ${cmd} failed: ${failure(error)}`);
       return { type: 'error', id, code: 'internal', message: `The server failed to handle ${cmd}; try again.` };
     }
   }
