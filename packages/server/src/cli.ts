@@ -37,6 +37,9 @@ Server options:
                            connections one address (IPv6: one /64) may hold without a signed-in
                            user: HTTP requests, WebSockets before hello, visitors (default 256);
                            more are closed at once
+  --max-connections-per-user N
+                           connections one user or visitor may hold at once (default 32); a
+                           sign-in beyond them is refused with rate_limited (close 4029)
   --visitor-retention-hours N
                            remove a visitor who belongs to no conversation, has no connection
                            open and has not signed in for N hours, with its token (default 24;
@@ -123,6 +126,7 @@ function serverOptions(argv: string[]): ServerOptions | undefined {
       'flood-limit': { type: 'string' },
       'max-buffered-bytes': { type: 'string' },
       'max-anonymous-per-address': { type: 'string' },
+      'max-connections-per-user': { type: 'string' },
       'visitor-retention-hours': { type: 'string' },
     },
   });
@@ -150,6 +154,7 @@ function serverOptions(argv: string[]): ServerOptions | undefined {
   set('floodLimit', number('flood-limit', values['flood-limit']));
   set('maxBufferedBytes', number('max-buffered-bytes', values['max-buffered-bytes']));
   set('maxAnonymousPerAddress', number('max-anonymous-per-address', values['max-anonymous-per-address']));
+  set('maxConnectionsPerUser', number('max-connections-per-user', values['max-connections-per-user']));
   set('visitorRetentionHours', number('visitor-retention-hours', values['visitor-retention-hours']));
   for (const kind of ['connection', 'identity'] as const) {
     const perSecond = number(`rate-per-${kind}`, values[`rate-per-${kind}`]);

@@ -164,6 +164,35 @@ test('one address holds at most maxAnonymousPerAddress connections without a sig
   }
 });
 
+test('one user holds at most maxConnectionsPerUser connections; one more is refused rate_limited with 4029, others are not affected', async () => {
+  const capped = await inProcess({ maxConnectionsPerUser: 2 });
+  const open: TestClient[] = [];
+  try {
+    for (let i = 0; i < 2; i++) open.push(await TestClient.signIn(capped.url, await token('alice')));
+    const third = await TestClient.open(capped.url);
+    const refused = await third.hello({ token: await token('alice') });
+    assert.equal(refused.code, 'rate_limited');
+    assert.match(String(refused.message), /already has 2 connections open/);
+    assert.equal(refused.retryAfter, 30_000);
+    assert.equal((await third.closed).code, CLOSE.rateLimited);
+    open.push(await TestClient.signIn(capped.url, await token('bob')));
+    for (const client of open) assert.deepEqual(await client.request('conversations', {}), [], 'the connections held are still served');
+    // Once one of alice's closes, she may connect again.
+    (open.shift() as TestClient).close();
+    await eventually('alice is admitted again after one of hers left', async () => {
+      try {
+        open.push(await TestClient.signIn(capped.url, await token('alice')));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  } finally {
+    for (const client of open) client.close();
+    await capped.close();
+  }
+});
+
 test('new visitors are limited per IPv6 /64, not per address: one host picks any address of its /64', async () => {
   const storage = openSqliteStorage(':memory:');
   try {

@@ -57,6 +57,12 @@ export interface ServerOptions {
    */
   maxAnonymousPerAddress?: number;
   /**
+   * Connections one user (or visitor) may hold open at once (default 32). A browser holds one for
+   * all its tabs; a sign-in beyond this is refused with `rate_limited` and closed with 4029, so a
+   * leaked token cannot tie up the server's sockets.
+   */
+  maxConnectionsPerUser?: number;
+  /**
    * Hours after which a visitor who belongs to no conversation, has no connection open and has not
    * signed in (been created, or come back with its visitor token) is removed with its tokens
    * (default 24). Visitors who chatted are kept. The purge runs at start and then every hour.
@@ -91,6 +97,7 @@ export interface ResolvedOptions {
   floodLimit: number;
   maxBufferedBytes: number;
   maxAnonymousPerAddress: number;
+  maxConnectionsPerUser: number;
   visitorRetentionHours: number;
   log: (line: string) => void;
   now: () => number;
@@ -130,6 +137,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     floodLimit: positive('floodLimit', options.floodLimit, 200),
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, 1024 * 1024),
     maxAnonymousPerAddress: positive('maxAnonymousPerAddress', options.maxAnonymousPerAddress, 256),
+    maxConnectionsPerUser: positive('maxConnectionsPerUser', options.maxConnectionsPerUser, 32),
     visitorRetentionHours: positive('visitorRetentionHours', options.visitorRetentionHours, 24),
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
     now: options.now ?? Date.now,

@@ -92,6 +92,9 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   const staticDir = options.staticDir ?? (options.demo && existsSync(examplesDir()) ? examplesDir() : undefined);
 
   const sessions = new Set<Session>();
+  // Open connections per user, and whose each admitted session is (see SessionHost.admit).
+  const perUser = new Map<Id, number>();
+  const admitted = new Map<Session, Id>();
   // Connections per address (see addressKey) that carry no signed-in user of the site: HTTP
   // requests, WebSockets before their hello, visitors. Bounded by maxAnonymousPerAddress, so that
   // one address cannot take every file descriptor and megabytes of memory with idle sockets.
@@ -133,8 +136,22 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       background.add(work);
       void work.finally(() => background.delete(work));
     },
+    admit(session, userId) {
+      const count = perUser.get(userId) ?? 0;
+      if (count >= options.maxConnectionsPerUser) return false;
+      perUser.set(userId, count + 1);
+      admitted.set(session, userId);
+      return true;
+    },
     forget(session) {
       sessions.delete(session);
+      const userId = admitted.get(session);
+      if (userId !== undefined) {
+        admitted.delete(session);
+        const count = (perUser.get(userId) ?? 1) - 1;
+        if (count > 0) perUser.set(userId, count);
+        else perUser.delete(userId);
+      }
       if (sessions.size === 0) allClosed?.();
     },
   };

@@ -78,6 +78,11 @@ export interface SessionHost {
    * among its address's anonymous connections. Visitors stay counted.
    */
   signedIn(socket: Duplex): void;
+  /**
+   * Counts `session` among `userId`'s open connections (until it is forgotten); false, counting
+   * nothing, when that user already holds `maxConnectionsPerUser`.
+   */
+  admit(session: Session, userId: string): boolean;
   /** Registers background work (presence updates after a close) that shutdown must wait for. */
   track(work: Promise<unknown>): void;
   /** Called once when the socket has closed. */
@@ -344,6 +349,13 @@ export class Session {
       return;
     }
     if (this.phase !== 'authenticating') return; // The socket closed meanwhile.
+    if (!this.host.admit(this, session.user.id)) {
+      const max = this.host.options.maxConnectionsPerUser;
+      const message = `This user already has ${max} connections open, the most one user may have; close one (another browser or device) and try again.`;
+      this.send({ type: 'error', code: 'rate_limited', message, retryAfter: 30_000 });
+      this.close(CLOSE.rateLimited, 'Too many connections for this user.');
+      return;
+    }
     clearTimeout(this.helloTimer);
     this.phase = 'open';
     const user = session.user;
