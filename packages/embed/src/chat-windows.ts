@@ -115,6 +115,19 @@ export function chatWindowsClass({ msg, str, css, html, ifDefined, PerchElement,
       void this.updateComplete.then(() => this.#pane(key)?.focus());
     }
 
+    /** A viewport that shrank (a phone turned upright) is checked as a new window is (see updated). */
+    readonly #fit = () => this.requestUpdate();
+
+    override connectedCallback(): void {
+      super.connectedCallback();
+      addEventListener('resize', this.#fit);
+    }
+
+    override disconnectedCallback(): void {
+      super.disconnectedCallback();
+      removeEventListener('resize', this.#fit);
+    }
+
     /** On a narrow screen, the windows that do not fit beside the newest close, oldest first. */
     protected override updated(): void {
       const { left, right } = this.renderRoot.querySelector('section:last-of-type')?.getBoundingClientRect() ?? {};

@@ -311,6 +311,16 @@ describe('@perch/embed: the Perch() API', function () {
     await setViewport({ width: 800, height: 600 });
   });
 
+  it('when the viewport shrinks (a phone turned upright), the chat windows that no longer fit close, oldest first', async () => {
+    cleanup.push(() => void setViewport({ width: 800, height: 600 }));
+    const windows = await aliceOpensBob();
+    perch!('open', 'carol');
+    await until(() => windows.openChats.length === 2, 'both windows open side by side');
+    await setViewport({ width: 320, height: 600 });
+    await until(() => windows.openChats.length === 1, 'the oldest window closed');
+    expect(windows.openChats).to.deep.equal([{ with: 'carol' }]);
+  });
+
   it('identify switches the signed-in person; shutdown signs out and empties every component', async () => {
     perch = install()!;
     const readyUsers: string[] = [];
