@@ -137,6 +137,17 @@ describe('<perch-chat-pane>', () => {
     expect($(element, '[role=status].info').textContent, 'switching back announces nothing').to.equal('');
   });
 
+  it('announces the first message of a conversation that was empty when shown', async () => {
+    const { alice, hub } = await scene();
+    const carol = await connected(hub, 'carol');
+    const { id } = await alice.openDirect('carol');
+    const element = await pane(alice, { conversation: id });
+    await until(() => $(element, '[role=log]').getAttribute('aria-label') === 'Messages with Carol Danvers', 'carol’s chat');
+    await until(() => carol.conversations.get().length > 0, 'carol has the conversation');
+    carol.send(id, 'hello there');
+    await until(() => $(element, '[role=status].info').textContent === '\u2068Carol Danvers\u2069: hello there', 'announced');
+  });
+
   it('isolates names in the typing and announcement lines, so a U+202E in one reverses nothing after it', async () => {
     const hub = seededHub();
     hub.addUser({ id: 'bob', name: '\u202Eevil' });

@@ -62,7 +62,7 @@ export class PerchChatPane extends PerchElement {
   readonly #v = new Virtualizer(this, 56, true);
   #id: Id | undefined;
   #opening = '';
-  #readAt: [Id, number] | undefined;
+  #readAt: [Id, number, number] | undefined;
   #loading = false;
   #stalled: ConnectionStatus | undefined;
   #complete = '';
@@ -103,16 +103,17 @@ export class PerchChatPane extends PerchElement {
     }
     const conversation = this.#conversation();
     if (conversation && this.#readAt?.[0] !== conversation.id) {
-      this.#readAt = [conversation.id, conversation.readSeq];
+      this.#readAt = [conversation.id, conversation.readSeq, conversation.lastSeq];
       this.#heard = this.#heardId = '';
     }
     // Announce a new message from someone else in this conversation (the name between U+2068 and
     // U+2069, as in the typing line, so that a U+202E in it cannot reverse the rest of the line).
     // The log itself is not live: its rows are reused as the view moves, which a screen reader
-    // would read out as changes.
+    // would read out as changes. News is a message after the last one heard, or, before any was
+    // heard (an empty conversation), one after the last the conversation had when it was shown.
     const last = this.#messages.value?.at(-1);
     if (last && last.conversationId === this.#id && last.clientId !== this.#heardId) {
-      if (this.#heardId) this.#heard = last.senderId !== me ? `\u2068${this.#name(client, last.senderId)}\u2069: ${last.text}` : '';
+      if (this.#heardId || last.seq! > (this.#readAt?.[2] ?? Infinity)) this.#heard = last.senderId !== me ? `\u2068${this.#name(client, last.senderId)}\u2069: ${last.text}` : '';
       this.#heardId = last.clientId;
     }
   }
