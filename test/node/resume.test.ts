@@ -15,6 +15,21 @@ async function setup() {
   return s;
 }
 
+/**
+ * The memory backend of `hub`, with some methods of each connection replaced by `override`
+ * (given the real connection, to call through).
+ */
+function wrapped(hub: MemoryHub, override: (connection: BackendConnection) => Partial<BackendConnection>): Backend {
+  const inner = memoryBackend({ hub });
+  return {
+    ...inner,
+    connect: async (...args) => {
+      const connection = await inner.connect(...args);
+      return Object.assign(Object.create(connection) as BackendConnection, override(connection));
+    },
+  };
+}
+
 /** Seqs must run without a hole from the first shown to the last. */
 function assertContiguous(messages: Message[], last: number): void {
   const seqs = messages.map((m) => m.seq!);
@@ -254,22 +269,14 @@ test('a message deleted while history() waits for the server stays deleted', asy
   const gate = new Promise<void>((resolve) => (open = resolve));
   let hold = false;
   let asked = 0;
-  const inner = memoryBackend({ hub });
-  const backend: Backend = {
-    ...inner,
-    connect: async (...args) => {
-      const connection = await inner.connect(...args);
-      const history = connection.history.bind(connection);
-      return Object.assign(Object.create(connection) as BackendConnection, {
-        history: async (input: Parameters<BackendConnection['history']>[0]): Promise<MessagePage> => {
-          asked++;
-          const page = await history(input);
-          if (hold) await gate;
-          return page;
-        },
-      });
+  const backend = wrapped(hub, (connection) => ({
+    history: async (input: Parameters<BackendConnection['history']>[0]): Promise<MessagePage> => {
+      asked++;
+      const page = await connection.history(input);
+      if (hold) await gate;
+      return page;
     },
-  };
+  }));
   const [alice, bob] = [clientFor(hub, 'alice', { backend }), clientFor(hub, 'bob')];
   clients.push(alice, bob);
   await Promise.all([alice.connect(), bob.connect()]);
@@ -293,23 +300,15 @@ test('a message that arrives right after the conversation list is no sign of a r
   // so that it reaches alice right behind the answer.
   let racing = false;
   let lists = 0;
-  const inner = memoryBackend({ hub });
-  const backend: Backend = {
-    ...inner,
-    connect: async (...args) => {
-      const connection = await inner.connect(...args);
-      const conversations = connection.conversations.bind(connection);
-      return Object.assign(Object.create(connection) as BackendConnection, {
-        conversations: () => {
-          lists++;
-          const list = conversations();
-          if (racing) hub.injectMessage(id, 'bob', 'right behind the list');
-          racing = false;
-          return list;
-        },
-      });
+  const backend = wrapped(hub, (connection) => ({
+    conversations: () => {
+      lists++;
+      const list = connection.conversations();
+      if (racing) hub.injectMessage(id, 'bob', 'right behind the list');
+      racing = false;
+      return list;
     },
-  };
+  }));
   const alice = clientFor(hub, 'alice', { backend });
   clients.push(alice);
   await alice.connect();
