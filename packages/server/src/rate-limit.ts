@@ -123,3 +123,36 @@ export class KeyedBuckets {
     return entry;
   }
 }
+
+/**
+ * Open things (connections) counted per key (an address, a user id), at most `max` per key. Each
+ * holder counts under one key from {@link take} until {@link release}.
+ */
+export class KeyedLimit<H extends object> {
+  readonly #max: number;
+  readonly #counts = new Map<string, number>();
+  readonly #keys = new WeakMap<H, string>();
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** Counts `holder` under `key`; false, counting nothing, when `key` already holds `max`. */
+  take(holder: H, key: string): boolean {
+    const count = this.#counts.get(key) ?? 0;
+    if (count >= this.#max) return false;
+    this.#counts.set(key, count + 1);
+    this.#keys.set(holder, key);
+    return true;
+  }
+
+  /** Stops counting `holder` (nothing when it is not counted). */
+  release(holder: H): void {
+    const key = this.#keys.get(holder);
+    if (key === undefined) return;
+    this.#keys.delete(holder);
+    const count = (this.#counts.get(key) ?? 1) - 1;
+    if (count > 0) this.#counts.set(key, count);
+    else this.#counts.delete(key);
+  }
+}

@@ -19,7 +19,7 @@ import { handleDemoRoute, seedDemo } from './demo.js';
 import { LocalFanout } from './fanout.js';
 import { resolveOptions, type ServerOptions } from './options.js';
 import { PresenceTracker } from './presence.js';
-import { addressKey, KeyedBuckets } from './rate-limit.js';
+import { addressKey, KeyedBuckets, KeyedLimit } from './rate-limit.js';
 import { ChatService } from './services/chat.js';
 import { FeedService } from './services/feed.js';
 import { SocialService } from './services/social.js';
@@ -92,22 +92,12 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   const staticDir = options.staticDir ?? (options.demo && existsSync(examplesDir()) ? examplesDir() : undefined);
 
   const sessions = new Set<Session>();
-  // Open connections per user, and whose each admitted session is (see SessionHost.admit).
-  const perUser = new Map<Id, number>();
-  const admitted = new Map<Session, Id>();
+  // Open connections per user (see SessionHost.admit).
+  const perUser = new KeyedLimit<Session>(options.maxConnectionsPerUser);
   // Connections per address (see addressKey) that carry no signed-in user of the site: HTTP
   // requests, WebSockets before their hello, visitors. Bounded by maxAnonymousPerAddress, so that
   // one address cannot take every file descriptor and megabytes of memory with idle sockets.
-  const anonymous = new Map<string, number>();
-  const anonymousKey = new WeakMap<Duplex, string>();
-  const uncountAnonymous = (socket: Duplex) => {
-    const key = anonymousKey.get(socket);
-    if (key === undefined) return;
-    anonymousKey.delete(socket);
-    const count = (anonymous.get(key) ?? 1) - 1;
-    if (count > 0) anonymous.set(key, count);
-    else anonymous.delete(key);
-  };
+  const anonymous = new KeyedLimit<Duplex>(options.maxAnonymousPerAddress);
   const background = new Set<Promise<unknown>>();
   let shuttingDown = false;
   let allClosed: (() => void) | undefined;
@@ -131,27 +121,15 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
     identityBuckets: new KeyedBuckets(options.identityRate),
     serverInfo,
     isShuttingDown: () => shuttingDown,
-    signedIn: uncountAnonymous,
+    signedIn: (socket) => anonymous.release(socket),
     track(work) {
       background.add(work);
       void work.finally(() => background.delete(work));
     },
-    admit(session, userId) {
-      const count = perUser.get(userId) ?? 0;
-      if (count >= options.maxConnectionsPerUser) return false;
-      perUser.set(userId, count + 1);
-      admitted.set(session, userId);
-      return true;
-    },
+    admit: (session, userId) => perUser.take(session, userId),
     forget(session) {
       sessions.delete(session);
-      const userId = admitted.get(session);
-      if (userId !== undefined) {
-        admitted.delete(session);
-        const count = (perUser.get(userId) ?? 1) - 1;
-        if (count > 0) perUser.set(userId, count);
-        else perUser.delete(userId);
-      }
+      perUser.release(session);
       if (sessions.size === 0) allClosed?.();
     },
   };
@@ -199,12 +177,8 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
     });
   });
   http.on('connection', (socket: Socket) => {
-    const key = addressKey(socket.remoteAddress ?? 'unknown');
-    const count = anonymous.get(key) ?? 0;
-    if (count >= options.maxAnonymousPerAddress) return void socket.destroy();
-    anonymous.set(key, count + 1);
-    anonymousKey.set(socket, key);
-    socket.once('close', () => uncountAnonymous(socket));
+    if (!anonymous.take(socket, addressKey(socket.remoteAddress ?? 'unknown'))) return void socket.destroy();
+    socket.once('close', () => anonymous.release(socket));
   });
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
